@@ -1,0 +1,70 @@
+"""The small interfaces at the edges: channels, the translator and the clock.
+
+Adapters in bot/adapters implement these; tests plug in fakes that record what they were asked.
+Addresses are neutral strings: a Telegram chat id, an E.164 phone number, a local name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal, Protocol
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """A provider's payload turned into what the conversation service understands."""
+
+    channel: str
+    address: str
+    text: str
+    choice: str | None = None  # a button's value
+    kind: Literal["text", "command", "media"] = "text"
+    language_hint: str | None = None  # simulate's "language" on a survivor's first line
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    address: str
+    text: str
+    choices: tuple[tuple[str, str], ...] = ()  # (value, label)
+    kind: str = "message"  # message | relay | escalation | alert
+    sensitive: bool = False
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """What happened to one send. `error` is a short code, never message content."""
+
+    status: Literal["sent", "retry", "failed"]
+    provider_id: str | None = None
+    retry_after: float | None = None
+    error: str | None = None
+    permanent: Literal["blocked", "opted_out", "invalid"] | None = None
+
+
+class Channel(Protocol):
+    name: str
+
+    def parse(self, payload: Mapping[str, Any]) -> InboundMessage | None:
+        """Turn a stored raw payload into a message, or None if there is nothing to answer."""
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        """Deliver one message. Never raises for provider errors: returns a SendResult."""
+
+
+class Translator(Protocol):
+    async def translate(self, text: str, source: str | None, target: str) -> str | None:
+        """The translation, or None when it failed or timed out (the caller keeps the original)."""
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)

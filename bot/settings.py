@@ -1,0 +1,137 @@
+"""All configuration, read in one place.
+
+Order of precedence (highest first): `HARBOUR_*` environment variables, then the TOML file
+(`config/harbour.toml`, or the file named by `HARBOUR_CONFIG`), then the defaults below.
+Secrets are `SecretStr`, so they never appear in a repr, a traceback or a log line.
+Every key is documented in `config/harbour.example.toml`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+DEFAULT_CONFIG_FILE = Path("config/harbour.toml")
+
+
+class ConfigError(Exception):
+    """A setting is missing or wrong. The message names the setting, never its secret value."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HARBOUR_", extra="forbid", frozen=True)
+
+    data_dir: Path = Path("var")
+    database_url: str = ""  # empty: SQLite file under data_dir
+    secret_key: SecretStr | None = None
+    secret_key_file: Path | None = None
+
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8080, ge=0, le=65535)
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+
+    telegram_token: SecretStr | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+    telegram_mode: Literal["polling", "webhook"] = "polling"
+    telegram_webhook_secret: SecretStr | None = None
+
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None
+    twilio_from: str | None = None
+    twilio_api_url: str = "https://api.twilio.com"
+    public_url: str | None = None
+
+    translator: Literal["none", "libre", "google"] = "none"
+    libretranslate_url: str | None = None
+    libretranslate_api_key: SecretStr | None = None
+    translation_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    outbox_max_attempts: int = Field(default=8, ge=1, le=100)
+    enrolment_code_hours: int = Field(default=72, ge=1, le=24 * 30)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        config_file = Path(os.environ.get("HARBOUR_CONFIG", DEFAULT_CONFIG_FILE))
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=config_file)
+        return (init_settings, env_settings, toml)
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        if not value:
+            return value
+        try:
+            url = make_url(value)
+        except ArgumentError as exc:
+            raise ValueError("is not a valid SQLAlchemy URL") from exc
+        if url.get_backend_name() not in ("sqlite", "postgresql"):
+            raise ValueError("must be a sqlite:// or postgresql:// URL")
+        return value
+
+    @model_validator(mode="after")
+    def _check_channels(self) -> Settings:
+        if self.telegram_mode == "webhook" and self.telegram_token and not (
+            self.telegram_webhook_secret
+        ):
+            raise ValueError("HARBOUR_TELEGRAM_WEBHOOK_SECRET is required in webhook mode")
+        if self.sms_enabled and not self.public_url:
+            raise ValueError("HARBOUR_PUBLIC_URL is required when SMS is enabled")
+        if self.translator == "libre" and not self.libretranslate_url:
+            raise ValueError("HARBOUR_LIBRETRANSLATE_URL is required with translator 'libre'")
+        return self
+
+    @property
+    def telegram_enabled(self) -> bool:
+        return self.telegram_token is not None
+
+    @property
+    def sms_enabled(self) -> bool:
+        return bool(self.twilio_account_sid and self.twilio_auth_token and self.twilio_from)
+
+    @property
+    def local_mode(self) -> bool:
+        """No channel credentials: the embedded default, chatting in the terminal."""
+        return not (self.telegram_enabled or self.sms_enabled)
+
+    @property
+    def async_database_url(self) -> str:
+        """The URL with an async driver: aiosqlite for SQLite, asyncpg for PostgreSQL."""
+        if not self.database_url:
+            return f"sqlite+aiosqlite:///{self.data_dir / 'harbour.db'}"
+        url = make_url(self.database_url)
+        driver = "sqlite+aiosqlite" if url.get_backend_name() == "sqlite" else "postgresql+asyncpg"
+        return url.set(drivername=driver).render_as_string(hide_password=False)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings, turning pydantic's errors into one message per bad setting."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            name = ".".join(str(part) for part in error["loc"]) or "settings"
+            setting = f"HARBOUR_{name.upper()}" if error["loc"] else "configuration"
+            problems.append(f"{setting}: {error['msg']}")
+        raise ConfigError("; ".join(problems)) from None
+    except (OSError, ValueError) as exc:  # unreadable or malformed TOML file
+        raise ConfigError(f"config file: {exc}") from None

@@ -1,0 +1,141 @@
+"""Repository for survivors, staff, their channel identities and enrolment codes.
+
+Addresses and codes are looked up by keyed hash and stored encrypted. Never commits.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.store.crypto import Cipher
+from bot.store.models import EnrolmentCode, Identity, Staff, Survivor
+
+# No 0/O or 1/I/L: codes are read aloud and typed on keypads.
+CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+ADDRESS = "identity.address"
+ENROL_CODE = "enrolment.code"
+
+
+def new_code(length: int) -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(length))
+
+
+class People:
+    def __init__(self, session: AsyncSession, cipher: Cipher) -> None:
+        self.session = session
+        self.cipher = cipher
+
+    # identities -------------------------------------------------------------------------
+    def address_hash(self, channel: str, address: str) -> str:
+        return self.cipher.lookup_hash(f"{channel}:{address}", ADDRESS)
+
+    async def identity(self, channel: str, address: str) -> Identity | None:
+        stmt = select(Identity).where(
+            Identity.channel == channel,
+            Identity.address_hash == self.address_hash(channel, address),
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    def address_of(self, identity: Identity) -> str:
+        return self.cipher.decrypt_text(identity.address_enc, ADDRESS)
+
+    async def add_identity(
+        self,
+        channel: str,
+        address: str,
+        now: datetime,
+        *,
+        survivor: Survivor | None = None,
+        staff: Staff | None = None,
+    ) -> Identity:
+        identity = Identity(
+            channel=channel,
+            address_hash=self.address_hash(channel, address),
+            address_enc=self.cipher.encrypt_text(address, ADDRESS),
+            survivor_id=survivor.id if survivor else None,
+            staff_id=staff.id if staff else None,
+            status="active",
+            created_at=now,
+        )
+        self.session.add(identity)
+        await self.session.flush()
+        return identity
+
+    async def identities_of_staff(self, staff_id: int) -> list[Identity]:
+        stmt = select(Identity).where(Identity.staff_id == staff_id).order_by(Identity.id)
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def identities_of_survivor(self, survivor_id: int) -> list[Identity]:
+        stmt = select(Identity).where(Identity.survivor_id == survivor_id).order_by(Identity.id)
+        return list((await self.session.execute(stmt)).scalars())
+
+    # survivors --------------------------------------------------------------------------
+    async def new_survivor(self, now: datetime, **fields: object) -> Survivor:
+        """A survivor with a fresh, unique, pseudonymous case code."""
+        while True:
+            code = new_code(5)
+            taken = await self.session.execute(select(Survivor.id).where(Survivor.case_code == code))
+            if taken.first() is None:
+                break
+        survivor = Survivor(case_code=code, created_at=now, allowed_channels=[], **fields)
+        self.session.add(survivor)
+        await self.session.flush()
+        return survivor
+
+    async def survivor(self, survivor_id: int) -> Survivor | None:
+        return await self.session.get(Survivor, survivor_id)
+
+    async def survivor_by_code(self, case_code: str) -> Survivor | None:
+        stmt = select(Survivor).where(Survivor.case_code == case_code.strip().upper())
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    # staff ------------------------------------------------------------------------------
+    async def staff_by_handle(self, handle: str) -> Staff | None:
+        stmt = select(Staff).where(Staff.handle == handle)
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def staff(self, staff_id: int) -> Staff | None:
+        return await self.session.get(Staff, staff_id)
+
+    async def active_staff(self, role: str) -> list[Staff]:
+        stmt = select(Staff).where(Staff.role == role, Staff.active.is_(True)).order_by(Staff.id)
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def add_staff(self, handle: str, role: str, language: str, now: datetime) -> Staff:
+        staff = Staff(handle=handle, role=role, language=language, active=True, created_at=now)
+        self.session.add(staff)
+        await self.session.flush()
+        return staff
+
+    # enrolment codes --------------------------------------------------------------------
+    async def issue_code(self, survivor: Survivor, now: datetime, valid_for: timedelta) -> str:
+        code = new_code(6)
+        self.session.add(
+            EnrolmentCode(
+                code_hash=self.cipher.lookup_hash(code, ENROL_CODE),
+                survivor_id=survivor.id,
+                expires_at=now + valid_for,
+                created_at=now,
+            )
+        )
+        await self.session.flush()
+        return code
+
+    async def redeem_code(self, code: str, now: datetime) -> Survivor | None:
+        """The survivor the code belongs to, marking it used; None if unknown, used or expired.
+
+        The caller answers every failure the same way, so nobody learns whether a code exists.
+        """
+        normalised = "".join(ch for ch in code.upper() if ch.isalnum())
+        stmt = select(EnrolmentCode).where(
+            EnrolmentCode.code_hash == self.cipher.lookup_hash(normalised, ENROL_CODE)
+        )
+        row = (await self.session.execute(stmt)).scalar_one_or_none()
+        if row is None or row.used_at is not None or row.expires_at <= now:
+            return None
+        row.used_at = now
+        return await self.session.get(Survivor, row.survivor_id)

@@ -1,0 +1,170 @@
+"""The durable inbox and outbox. Never commits: services own the transaction.
+
+Claims are atomic on both databases: PostgreSQL uses `FOR UPDATE SKIP LOCKED`; SQLite, which
+silently ignores SKIP LOCKED, uses a compare-and-set UPDATE whose rowcount tells who won.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.store.crypto import Cipher
+from bot.store.models import InboxItem, OutboxItem
+
+INBOX_PAYLOAD = "inbox.payload"
+OUTBOX_PAYLOAD = "outbox.payload"
+
+
+def _rowcount(result: object) -> int:
+    return cast(CursorResult[Any], result).rowcount
+
+
+class Inbox:
+    def __init__(self, session: AsyncSession, cipher: Cipher) -> None:
+        self.session = session
+        self.cipher = cipher
+
+    async def store(
+        self, channel: str, provider_id: str, payload: Mapping[str, Any], now: datetime
+    ) -> int | None:
+        """Store a raw payload; None when (channel, provider_id) is already stored."""
+        values = {
+            "channel": channel,
+            "provider_id": provider_id,
+            "payload_enc": self.cipher.encrypt_text(json.dumps(payload), INBOX_PAYLOAD),
+            "received_at": now,
+            "attempts": 0,
+        }
+        dialect = self.session.bind.dialect.name
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        stmt = (
+            insert(InboxItem)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["channel", "provider_id"])
+            .returning(InboxItem.id)
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def claim(self, inbox_id: int, now: datetime) -> InboxItem | None:
+        """Mark one row processed inside the caller's transaction; None if someone else did."""
+        stmt = (
+            update(InboxItem)
+            .where(InboxItem.id == inbox_id, InboxItem.processed_at.is_(None))
+            .values(processed_at=now, attempts=InboxItem.attempts + 1)
+        )
+        if _rowcount(await self.session.execute(stmt)) != 1:
+            return None
+        return await self.session.get(InboxItem, inbox_id)
+
+    def payload(self, item: InboxItem) -> dict[str, Any]:
+        if item.payload_enc is None:
+            return {}
+        return cast(dict[str, Any], json.loads(self.cipher.decrypt_text(item.payload_enc, INBOX_PAYLOAD)))
+
+    async def record_failure(self, inbox_id: int, error: str, give_up: bool, now: datetime) -> None:
+        values: dict[str, Any] = {"attempts": InboxItem.attempts + 1, "error": error[:200]}
+        if give_up:
+            values["processed_at"] = now
+        await self.session.execute(update(InboxItem).where(InboxItem.id == inbox_id).values(**values))
+
+    async def unprocessed(self, limit: int = 500) -> Sequence[int]:
+        stmt = (
+            select(InboxItem.id)
+            .where(InboxItem.processed_at.is_(None))
+            .order_by(InboxItem.id)
+            .limit(limit)
+        )
+        return list((await self.session.execute(stmt)).scalars())
+
+
+class Outbox:
+    def __init__(self, session: AsyncSession, cipher: Cipher) -> None:
+        self.session = session
+        self.cipher = cipher
+
+    def add(
+        self,
+        *,
+        channel: str,
+        identity_id: int,
+        payload: Mapping[str, Any],
+        now: datetime,
+        kind: str = "message",
+        priority: int = 0,
+        survivor_id: int | None = None,
+    ) -> OutboxItem:
+        item = OutboxItem(
+            channel=channel,
+            identity_id=identity_id,
+            survivor_id=survivor_id,
+            kind=kind,
+            priority=priority,
+            payload_enc=self.cipher.encrypt_text(json.dumps(payload), OUTBOX_PAYLOAD),
+            status="pending",
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        self.session.add(item)
+        return item
+
+    def payload(self, item: OutboxItem) -> dict[str, Any]:
+        if item.payload_enc is None:
+            return {}
+        return cast(dict[str, Any], json.loads(self.cipher.decrypt_text(item.payload_enc, OUTBOX_PAYLOAD)))
+
+    async def claim_due(
+        self, now: datetime, lease: timedelta, limit: int, channels: Sequence[str]
+    ) -> list[OutboxItem]:
+        """Claim up to `limit` due rows, highest priority first, for this worker alone."""
+        due = (
+            select(OutboxItem.id)
+            .where(
+                OutboxItem.status == "pending",
+                OutboxItem.next_attempt_at <= now,
+                OutboxItem.channel.in_(channels),
+            )
+            .order_by(OutboxItem.priority.desc(), OutboxItem.id)
+            .limit(limit)
+        )
+        if self.session.bind.dialect.name == "postgresql":
+            due = due.with_for_update(skip_locked=True)
+        ids = list((await self.session.execute(due)).scalars())
+        claimed: list[OutboxItem] = []
+        for item_id in ids:
+            cas = (
+                update(OutboxItem)
+                .where(OutboxItem.id == item_id, OutboxItem.status == "pending")
+                .values(status="sending", claimed_until=now + lease)
+            )
+            if _rowcount(await self.session.execute(cas)) == 1:
+                item = await self.session.get(OutboxItem, item_id, populate_existing=True)
+                if item is not None:
+                    claimed.append(item)
+        return claimed
+
+    async def release_expired_claims(self, now: datetime) -> int:
+        """Rows left 'sending' by a process that died go back to pending."""
+        stmt = (
+            update(OutboxItem)
+            .where(OutboxItem.status == "sending", OutboxItem.claimed_until < now)
+            .values(status="pending", claimed_until=None)
+        )
+        return _rowcount(await self.session.execute(stmt))
+
+    async def next_due_at(self, channels: Sequence[str]) -> datetime | None:
+        stmt = select(func.min(OutboxItem.next_attempt_at)).where(
+            OutboxItem.status == "pending", OutboxItem.channel.in_(channels)
+        )
+        return cast(datetime | None, (await self.session.execute(stmt)).scalar_one_or_none())
+
+    async def get(self, item_id: int) -> OutboxItem | None:
+        return await self.session.get(OutboxItem, item_id)
