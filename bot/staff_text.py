@@ -26,22 +26,20 @@ class StaffTexts:
             with path.open("rb") as handle:
                 catalogue = read_po(handle)
             catalogues[path.stem] = {
-                str(m.context): str(m.string or m.id)
-                for m in catalogue
-                if m.id and m.context
+                str(m.context): str(m.string or m.id) for m in catalogue if m.id and m.context
             }
         return cls(catalogues)
 
     def keys(self) -> set[str]:
         return set(self._catalogues[DEFAULT_LANGUAGE])
 
-    def text(self, key: str, language: str = DEFAULT_LANGUAGE, **params: str) -> str:
+    def text(self, key: str, language: str = DEFAULT_LANGUAGE, /, **params: str) -> str:
         """The text in the staff member's language, falling back to English."""
         catalogue = self._catalogues.get(language, self._catalogues[DEFAULT_LANGUAGE])
         template = catalogue.get(key) or self._catalogues[DEFAULT_LANGUAGE][key]
         return template.format(**params)
 
-    def reason(self, reason: str, language: str = DEFAULT_LANGUAGE, **params: str) -> str:
+    def reason(self, reason: str, language: str = DEFAULT_LANGUAGE, /, **params: str) -> str:
         """Turn an escalation reason such as "phrase:danger" into words."""
         head, _, category = reason.partition(":")
         if head == "phrase":

@@ -13,8 +13,12 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import event, select
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 from bot.settings import Settings
 from bot.store.crypto import Cipher, KeyMismatch
@@ -92,7 +96,9 @@ async def has_encrypted_data(db: Database) -> bool:
 async def verify_or_record_key(db: Database, cipher: Cipher) -> None:
     """Refuse a key that cannot read the stored key check; record one on a fresh database."""
     async with db.sessions() as session, session.begin():
-        row = (await session.execute(select(Meta).where(Meta.key == KEY_CHECK))).scalar_one_or_none()
+        row = (
+            await session.execute(select(Meta).where(Meta.key == KEY_CHECK))
+        ).scalar_one_or_none()
         if row is None:
             session.add(Meta(key=KEY_CHECK, value=cipher.encrypt(_KEY_CHECK_PLAINTEXT, KEY_CHECK)))
             return

@@ -22,7 +22,9 @@ LOCAL_KEY_NAME = "secret.key"
 
 
 def _parse_keys(text: str, source: str) -> Cipher:
-    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    lines = [
+        line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")
+    ]
     if not lines:
         raise ConfigError(f"{source}: no key found")
     try:

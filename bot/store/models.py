@@ -7,6 +7,7 @@ hold keyed hashes for lookups. No plaintext body, phone number or chat id is eve
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -42,7 +43,7 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {datetime: UtcDateTime}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UtcDateTime}
 
 
 class Meta(Base):
@@ -94,7 +95,9 @@ class Identity(Base):
     address_enc: Mapped[bytes] = mapped_column(LargeBinary)
     survivor_id: Mapped[int | None] = mapped_column(ForeignKey("survivors.id"), index=True)
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
-    status: Mapped[str] = mapped_column(String(16), default="active")  # active|stopped|blocked|opted_out
+    status: Mapped[str] = mapped_column(
+        String(16), default="active"
+    )  # active|stopped|blocked|opted_out
     created_at: Mapped[datetime]
 
 

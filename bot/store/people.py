@@ -78,7 +78,9 @@ class People:
         """A survivor with a fresh, unique, pseudonymous case code."""
         while True:
             code = new_code(5)
-            taken = await self.session.execute(select(Survivor.id).where(Survivor.case_code == code))
+            taken = await self.session.execute(
+                select(Survivor.id).where(Survivor.case_code == code)
+            )
             if taken.first() is None:
                 break
         survivor = Survivor(case_code=code, created_at=now, allowed_channels=[], **fields)

@@ -43,7 +43,7 @@ class Inbox:
             "received_at": now,
             "attempts": 0,
         }
-        dialect = self.session.bind.dialect.name
+        dialect = self.session.get_bind().dialect.name
         insert = pg_insert if dialect == "postgresql" else sqlite_insert
         stmt = (
             insert(InboxItem)
@@ -67,13 +67,17 @@ class Inbox:
     def payload(self, item: InboxItem) -> dict[str, Any]:
         if item.payload_enc is None:
             return {}
-        return cast(dict[str, Any], json.loads(self.cipher.decrypt_text(item.payload_enc, INBOX_PAYLOAD)))
+        return cast(
+            dict[str, Any], json.loads(self.cipher.decrypt_text(item.payload_enc, INBOX_PAYLOAD))
+        )
 
     async def record_failure(self, inbox_id: int, error: str, give_up: bool, now: datetime) -> None:
         values: dict[str, Any] = {"attempts": InboxItem.attempts + 1, "error": error[:200]}
         if give_up:
             values["processed_at"] = now
-        await self.session.execute(update(InboxItem).where(InboxItem.id == inbox_id).values(**values))
+        await self.session.execute(
+            update(InboxItem).where(InboxItem.id == inbox_id).values(**values)
+        )
 
     async def unprocessed(self, limit: int = 500) -> Sequence[int]:
         stmt = (
@@ -119,7 +123,9 @@ class Outbox:
     def payload(self, item: OutboxItem) -> dict[str, Any]:
         if item.payload_enc is None:
             return {}
-        return cast(dict[str, Any], json.loads(self.cipher.decrypt_text(item.payload_enc, OUTBOX_PAYLOAD)))
+        return cast(
+            dict[str, Any], json.loads(self.cipher.decrypt_text(item.payload_enc, OUTBOX_PAYLOAD))
+        )
 
     async def claim_due(
         self, now: datetime, lease: timedelta, limit: int, channels: Sequence[str]
@@ -135,7 +141,7 @@ class Outbox:
             .order_by(OutboxItem.priority.desc(), OutboxItem.id)
             .limit(limit)
         )
-        if self.session.bind.dialect.name == "postgresql":
+        if self.session.get_bind().dialect.name == "postgresql":
             due = due.with_for_update(skip_locked=True)
         ids = list((await self.session.execute(due)).scalars())
         claimed: list[OutboxItem] = []
@@ -164,7 +170,8 @@ class Outbox:
         stmt = select(func.min(OutboxItem.next_attempt_at)).where(
             OutboxItem.status == "pending", OutboxItem.channel.in_(channels)
         )
-        return cast(datetime | None, (await self.session.execute(stmt)).scalar_one_or_none())
+        due: datetime | None = (await self.session.execute(stmt)).scalar_one_or_none()
+        return due
 
     async def get(self, item_id: int) -> OutboxItem | None:
         return await self.session.get(OutboxItem, item_id)

@@ -23,7 +23,7 @@ class Conversations:
 
     async def load(self, survivor_id: int) -> dict[str, Any] | None:
         stmt = select(Conversation).where(Conversation.survivor_id == survivor_id)
-        if self.session.bind.dialect.name == "postgresql":
+        if self.session.get_bind().dialect.name == "postgresql":
             stmt = stmt.with_for_update()  # one message per survivor at a time
         row = (await self.session.execute(stmt)).scalar_one_or_none()
         if row is None:
@@ -69,7 +69,9 @@ class Messages:
     async def reassign(self, from_survivor: int, to_survivor: int) -> None:
         """Move history from an intake record to the survivor it turned out to be."""
         await self.session.execute(
-            update(Message).where(Message.survivor_id == from_survivor).values(survivor_id=to_survivor)
+            update(Message)
+            .where(Message.survivor_id == from_survivor)
+            .values(survivor_id=to_survivor)
         )
 
     async def recent(self, survivor_id: int, limit: int = 20) -> list[tuple[Message, str]]:

@@ -1,7 +1,7 @@
 """The unit of work: one transaction, with the repositories bound to it.
 
-    async with UnitOfWork(db, cipher) as uow:
-        ...            # commits on a clean exit, rolls back on an exception
+async with UnitOfWork(db, cipher) as uow:
+    ...            # commits on a clean exit, rolls back on an exception
 """
 
 from __future__ import annotations

@@ -1,0 +1,150 @@
+"""The composition root: the one place that builds the database, the engine, the services and
+the adapters, real or fake. Nothing is created when a module is imported.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.engine import Bundle
+from bot.flowfiles import load_bundle
+from bot.ports import Channel, Clock, SystemClock
+from bot.services.conversation import ConversationService
+from bot.services.inbound import InboundPipeline
+from bot.services.outbox import OutboxSender
+from bot.services.ratelimit import ChannelPacer, Limits
+from bot.services.staff_notices import StaffNotices
+from bot.settings import Settings
+from bot.staff_text import StaffTexts
+from bot.store.crypto import Cipher
+from bot.store.database import Database, open_store
+
+log = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parent.parent
+FLOWS_DIR = ROOT / "flows"
+LOCALES_DIR = ROOT / "locales"
+
+
+@dataclass
+class Harbour:
+    """A running Harbour: its parts, its background tasks, and a clean stop."""
+
+    settings: Settings
+    db: Database
+    cipher: Cipher
+    bundle: Bundle
+    channels: dict[str, Channel]
+    conversations: ConversationService
+    inbound: InboundPipeline
+    sender: OutboxSender
+    clock: Clock
+    outbox_wake: asyncio.Event
+    stop_event: asyncio.Event = field(default_factory=asyncio.Event)
+    scheduler: AsyncIOScheduler | None = None
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    async def drain(self, rounds: int = 50) -> None:
+        """Process every queued message and send everything due (simulate, tests, shutdown)."""
+        for _ in range(rounds):
+            await self.inbound.drain()
+            if not await self.sender.send_due():
+                return
+
+    async def start_background(self) -> None:
+        """Recover leftovers, then run the inbound worker, the outbox loop and the scheduler."""
+        await self.sender.release_expired()
+        await self.inbound.recover()
+        self.tasks.append(asyncio.create_task(self.inbound.run(self.stop_event)))
+        self.tasks.append(asyncio.create_task(self.sender.run(self.outbox_wake, self.stop_event)))
+        scheduler = AsyncIOScheduler(timezone="UTC")
+        # APScheduler only sets the pace; the database says what is due.
+        scheduler.add_job(
+            self.inbound.recover,
+            "interval",
+            seconds=30,
+            id="inbox-recover",
+            max_instances=1,
+            coalesce=True,
+        )
+        scheduler.add_job(
+            self.sender.release_expired,
+            "interval",
+            seconds=60,
+            id="outbox-leases",
+            max_instances=1,
+            coalesce=True,
+        )
+        scheduler.add_job(
+            self.outbox_wake.set,
+            "interval",
+            seconds=5,
+            id="outbox-tick",
+            max_instances=1,
+            coalesce=True,
+        )
+        scheduler.start()
+        self.scheduler = scheduler
+
+    async def close(self) -> None:
+        self.stop_event.set()
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
+        for task in self.tasks:
+            try:
+                await asyncio.wait_for(task, timeout=5)
+            except (TimeoutError, asyncio.CancelledError):
+                task.cancel()
+        await self.db.close()
+
+
+def default_pacers(settings: Settings) -> dict[str, ChannelPacer]:
+    return {
+        # Telegram: 30 messages a second per bot, 1 a second per chat; stay just under.
+        "telegram": ChannelPacer(Limits(per_second=29.0, per_address_interval=1.05)),
+        "sms": ChannelPacer(Limits(per_second=1.0, per_address_interval=1.0)),
+    }
+
+
+async def build(
+    settings: Settings,
+    channels: Mapping[str, Channel],
+    *,
+    clock: Clock | None = None,
+    bundle: Bundle | None = None,
+    pacers: Mapping[str, ChannelPacer] | None = None,
+) -> Harbour:
+    clock = clock or SystemClock()
+    bundle = bundle or load_bundle(FLOWS_DIR, LOCALES_DIR)
+    texts = StaffTexts.load(LOCALES_DIR / "staff")
+    db, cipher = await open_store(settings)
+    notices = StaffNotices(texts)
+    conversations = ConversationService(db, cipher, bundle, channels, notices, clock)
+    wake = asyncio.Event()
+    sender = OutboxSender(
+        db,
+        cipher,
+        channels,
+        pacers if pacers is not None else default_pacers(settings),
+        notices,
+        clock,
+        max_attempts=settings.outbox_max_attempts,
+    )
+    return Harbour(
+        settings=settings,
+        db=db,
+        cipher=cipher,
+        bundle=bundle,
+        channels=dict(channels),
+        conversations=conversations,
+        inbound=InboundPipeline(conversations, clock, wake),
+        sender=sender,
+        clock=clock,
+        outbox_wake=wake,
+    )

@@ -1,0 +1,117 @@
+"""The `harbour` command line.
+
+    harbour run [--no-chat]          the service (local mode: chat in the terminal)
+    harbour simulate [--database URL] a scriptable conversation driver (JSON lines)
+    harbour db upgrade               apply database migrations
+    harbour flows check              check flows and catalogues before they reach anyone
+
+A bad argument prints one line and exits 2. A bad setting names the setting and exits 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from bot.logs import setup_logging
+from bot.settings import ConfigError, Settings, load_settings
+from bot.store.database import KeyRefused
+
+EXIT_USAGE = 2
+EXIT_REFUSED = 3
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but an error is one line (and exit code 2), not a usage dump."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"harbour: {message} (see 'harbour --help')\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(
+        prog="harbour", description="Harbour: keeps survivors in touch with their advocate."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
+
+    run = commands.add_parser("run", help="run the service")
+    run.add_argument("--no-chat", action="store_true", help="local mode: do not read the terminal")
+
+    sim = commands.add_parser("simulate", help="drive conversations with JSON lines on stdin")
+    sim.add_argument("--database", metavar="URL", help="use this database instead of a fresh one")
+
+    db = commands.add_parser("db", help="database administration")
+    db_commands = db.add_subparsers(dest="db_command", required=True, parser_class=OneLineParser)
+    db_commands.add_parser("upgrade", help="apply migrations")
+
+    flows = commands.add_parser("flows", help="conversation flows")
+    flow_commands = flows.add_subparsers(
+        dest="flows_command", required=True, parser_class=OneLineParser
+    )
+    flow_commands.add_parser("check", help="check flows and catalogues, print a summary")
+    return parser
+
+
+def _settings() -> Settings:
+    settings = load_settings()
+    secrets = [
+        s.get_secret_value()
+        for s in (
+            settings.secret_key,
+            settings.telegram_token,
+            settings.telegram_webhook_secret,
+            settings.twilio_auth_token,
+            settings.libretranslate_api_key,
+        )
+        if s is not None
+    ]
+    setup_logging(settings.log_level, secrets)
+    return settings
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "flows":
+        from bot.bootstrap import FLOWS_DIR, LOCALES_DIR
+        from bot.flows_check import run_check
+
+        return run_check(FLOWS_DIR, LOCALES_DIR, sys.stdout)
+    if args.command == "simulate":
+        from bot.simulate import main_simulate
+
+        setup_logging("WARNING")
+        return main_simulate(args.database)
+    settings = _settings()
+    if args.command == "db":
+        from bot.store.database import open_store
+
+        async def upgrade() -> None:
+            db, _cipher = await open_store(settings)
+            await db.close()
+
+        asyncio.run(upgrade())
+        print("database is up to date")
+        return 0
+    from bot.serve import serve, stdin_is_chat
+
+    return asyncio.run(serve(settings, chat=not args.no_chat and stdin_is_chat()))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return _dispatch(args)
+    except ConfigError as exc:
+        print(f"harbour: configuration error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyRefused as exc:
+        print(f"harbour: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

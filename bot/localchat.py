@@ -1,0 +1,72 @@
+"""Local mode's terminal chat: you type as a survivor; what staff would receive is marked.
+
+Lines are read as bytes and decoded leniently, so invalid UTF-8 cannot stop the chat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import threading
+import uuid
+from typing import TextIO
+
+from bot.bootstrap import Harbour
+from bot.ports import OutboundMessage
+from bot.simulate import DEMO_ADVOCATE, Transcript, ensure_survivor
+
+YOU = "you"
+
+
+def read_lines_in_background() -> asyncio.Queue[bytes]:
+    """Read stdin on a daemon thread, so Ctrl-C never waits for a blocked read."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[bytes] = asyncio.Queue()
+
+    def pump() -> None:
+        while True:
+            raw = sys.stdin.buffer.readline()
+            loop.call_soon_threadsafe(queue.put_nowait, raw)
+            if not raw:
+                return
+
+    threading.Thread(target=pump, name="stdin", daemon=True).start()
+    return queue
+
+
+class TerminalChat:
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+
+    def show(self, message: OutboundMessage) -> None:
+        if message.address.startswith(("advocate:", "staff:")):
+            label = {"escalation": "URGENT ALERT", "relay": "relayed message"}.get(
+                message.kind, message.kind
+            )
+            self.out.write(f"\n  ┌─ [{label} → {message.address}] (what staff would receive)\n")
+            for line in message.text.splitlines():
+                self.out.write(f"  │ {line}\n")
+            self.out.write("  └─\n")
+        else:
+            self.out.write(f"\nHarbour ▸ {message.text}\n")
+        self.out.flush()
+
+    async def run(self, harbour: Harbour) -> None:
+        self.out.write(
+            f"Harbour local mode. You are a survivor enrolled with advocate '{DEMO_ADVOCATE}'.\n"
+            "Type a message and press Enter. Ctrl-C or Ctrl-D (end of input) to quit.\n"
+        )
+        self.out.flush()
+        transcript = Transcript(self.out)  # only for its survivor bookkeeping
+        lines = read_lines_in_background()
+        while True:
+            self.out.write("\nyou ▸ ")
+            self.out.flush()
+            raw = await lines.get()
+            if not raw:
+                self.out.write("\n")
+                return
+            text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+            await ensure_survivor(harbour, transcript, YOU, None)
+            await harbour.inbound.accept("local", uuid.uuid4().hex, {"from": YOU, "text": text})
+            await harbour.drain()

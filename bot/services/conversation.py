@@ -1,0 +1,295 @@
+"""The conversation service: one stored inbound message in, its effects out, in one transaction.
+
+    stored inbox row -> claim -> who is it? -> engine.handle -> outbox rows, profile changes,
+    staff notices, audit events -> inbox row marked processed -> commit
+
+If anything fails the whole unit rolls back and the inbox row stays unprocessed, so it is
+tried again: nothing is lost and nothing is half done.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.engine import Bundle, Engine, render
+from bot.engine.effects import ChannelState, Effect, Enrol, Escalate, Record, Relay, Say, SetProfile
+from bot.engine.events import Context, Event, SystemEvent, UserInput
+from bot.ports import Channel, Clock, InboundMessage
+from bot.services.staff_notices import StaffNotices
+from bot.services.staff_routing import PRIORITY_REPLY, PRIORITY_URGENT
+from bot.services.text_input import clean_text
+from bot.store.crypto import Cipher
+from bot.store.database import Database
+from bot.store.models import Identity, Survivor
+from bot.store.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+DURESS = "survivor.duress_word"
+MAX_FOLLOW_UPS = 5  # enrol_ok/enrol_failed round trips in one message; guards against a loop
+PROFILE_FIELDS = {"language", "timezone", "discreet", "quiet_hours", "duress_word"}
+
+
+@dataclass
+class Turn:
+    """Everything one inbound message touches, passed between the steps below."""
+
+    uow: UnitOfWork
+    now: datetime
+    channel: Channel
+    identity: Identity
+    survivor: Survivor
+    inbox_id: int
+
+
+class ConversationService:
+    def __init__(
+        self,
+        db: Database,
+        cipher: Cipher,
+        bundle: Bundle,
+        channels: Mapping[str, Channel],
+        staff: StaffNotices,
+        clock: Clock,
+    ) -> None:
+        self.db = db
+        self.cipher = cipher
+        self.bundle = bundle
+        self.engine = Engine(bundle)
+        self.channels = channels
+        self.staff = staff
+        self.clock = clock
+
+    def unit_of_work(self) -> UnitOfWork:
+        return UnitOfWork(self.db, self.cipher)
+
+    async def store(self, channel: str, provider_id: str, payload: Mapping[str, Any]) -> int | None:
+        """Store a raw payload durably. Returns its inbox id, or None for a duplicate delivery."""
+        async with self.unit_of_work() as uow:
+            return await uow.inbox.store(channel, provider_id, payload, self.clock.now())
+
+    async def process(self, inbox_id: int) -> bool:
+        """Process one stored message. False if it was already processed (here or elsewhere)."""
+        async with self.unit_of_work() as uow:
+            now = self.clock.now()
+            item = await uow.inbox.claim(inbox_id, now)
+            if item is None:
+                return False
+            channel = self.channels.get(item.channel)
+            if channel is None:
+                raise LookupError(f"no adapter for channel {item.channel!r}")
+            inbound = channel.parse(uow.inbox.payload(item))
+            if inbound is not None:
+                await self._handle(uow, now, channel, inbound, inbox_id)
+            return True
+
+    async def _handle(
+        self,
+        uow: UnitOfWork,
+        now: datetime,
+        channel: Channel,
+        inbound: InboundMessage,
+        inbox_id: int,
+    ) -> None:
+        identity = await uow.people.identity(channel.name, inbound.address)
+        if identity is not None and identity.staff_id is not None:
+            await self.staff.staff_message(uow, now, identity, inbound)
+            return
+        if identity is None:
+            identity, survivor = await self._intake(uow, now, channel, inbound)
+        else:
+            found = await uow.people.survivor(identity.survivor_id or 0)
+            if found is None:  # identity of an erased survivor: treat as a brand-new contact
+                identity, survivor = await self._intake(uow, now, channel, inbound)
+            else:
+                survivor = found
+        text = clean_text(inbound.text)
+        survivor.last_inbound_at = now
+        if survivor.status == "paused":
+            survivor.status = "active"  # writing again ends a pause
+        uow.messages.add(
+            survivor_id=survivor.id,
+            direction="in",
+            channel=channel.name,
+            body=text,
+            now=now,
+            inbox_id=inbox_id,
+        )
+        turn = Turn(uow, now, channel, identity, survivor, inbox_id)
+        event: Event = UserInput(text=text, choice=inbound.choice)
+        state: dict[str, Any] | None = await uow.conversations.load(survivor.id)
+        for _ in range(MAX_FOLLOW_UPS):
+            outcome = self.engine.handle(state, event, self._context(turn))
+            state = outcome.state
+            follow_up = await self._apply(turn, outcome.effects)
+            if follow_up is None:
+                break
+            event = follow_up
+        if state is not None:
+            await uow.conversations.save(turn.survivor.id, state, now)
+
+    async def _intake(
+        self, uow: UnitOfWork, now: datetime, channel: Channel, inbound: InboundMessage
+    ) -> tuple[Identity, Survivor]:
+        """Someone we do not know yet: a possible self-referral. Never ignored, never tested."""
+        survivor = await uow.people.new_survivor(
+            now, status="intake", language=inbound.language_hint
+        )
+        survivor.allowed_channels = [channel.name]
+        identity = await uow.people.add_identity(
+            channel.name, inbound.address, now, survivor=survivor
+        )
+        uow.audit.record(
+            "system", "intake.new_contact", now, survivor_id=survivor.id, channel=channel.name
+        )
+        await self.staff.new_contact(uow, now, survivor, channel.name)
+        return identity, survivor
+
+    def _context(self, turn: Turn) -> Context:
+        duress = None
+        if turn.survivor.duress_word_enc:
+            duress = self.cipher.decrypt_text(turn.survivor.duress_word_enc, DURESS)
+        return Context(
+            channel=turn.channel.name,
+            language=turn.survivor.language,
+            enrolled=turn.survivor.advocate_id is not None,
+            duress_word=duress,
+        )
+
+    async def _apply(self, turn: Turn, effects: list[Effect]) -> Event | None:
+        """Carry out the effects in order. Channel state changes go last, so the reply to STOP
+        is still sent. Returns a follow-up event for the engine, if any."""
+        follow_up: Event | None = None
+        channel_changes: list[ChannelState] = []
+        for effect in effects:
+            match effect:
+                case Say():
+                    self._say(turn, effect)
+                case Escalate():
+                    await self.staff.escalate(turn.uow, turn.now, turn.survivor, effect)
+                case Relay():
+                    await self.staff.relay(turn.uow, turn.now, turn.survivor, effect.text)
+                case SetProfile():
+                    self._set_profile(turn, effect)
+                case Enrol():
+                    follow_up = await self._enrol(turn, effect.code)
+                case ChannelState():
+                    channel_changes.append(effect)
+                case Record():
+                    turn.uow.audit.record(
+                        "survivor",
+                        f"survivor.{effect.kind}",
+                        turn.now,
+                        survivor_id=turn.survivor.id,
+                        value=effect.value[:64],
+                    )
+                    await self.staff.record(turn.uow, turn.now, turn.survivor, effect)
+        for change in channel_changes:
+            await self._change_channel_state(turn, change.status)
+        return follow_up
+
+    def _say(self, turn: Turn, say: Say) -> None:
+        if turn.identity.status != "active" and not say.urgent:
+            return  # stopped: only urgent safety information still goes out
+        language = turn.survivor.language or "en"
+        style = getattr(turn.channel, "render_as", turn.channel.name)  # buttons or numbered
+        rendered = render(self.bundle, say, language, style)
+        payload = {
+            "text": rendered.text,
+            "choices": [list(choice) for choice in rendered.choices],
+            "sensitive": say.sensitive,
+            "key": say.key,
+        }
+        turn.uow.outbox.add(
+            channel=turn.channel.name,
+            identity_id=turn.identity.id,
+            payload=payload,
+            now=turn.now,
+            kind="message",
+            priority=PRIORITY_URGENT if say.urgent else PRIORITY_REPLY,
+            survivor_id=turn.survivor.id,
+        )
+        turn.uow.messages.add(
+            survivor_id=turn.survivor.id,
+            direction="out",
+            channel=turn.channel.name,
+            body=rendered.text,
+            now=turn.now,
+        )
+
+    def _set_profile(self, turn: Turn, change: SetProfile) -> None:
+        survivor = turn.survivor
+        if change.name not in PROFILE_FIELDS:
+            log.warning("ignored an unknown profile setting %r", change.name)
+            return
+        if change.name == "duress_word":
+            survivor.duress_word_enc = (
+                self.cipher.encrypt_text(change.value, DURESS) if change.value else None
+            )
+        elif change.name == "quiet_hours":
+            start, _, end = (change.value or "").partition("-")
+            survivor.quiet_start, survivor.quiet_end = (start or None), (end or None)
+        elif change.name == "discreet":
+            survivor.discreet = change.value not in ("off", "false", "0")
+        else:
+            setattr(survivor, change.name, change.value)
+        turn.uow.audit.record(
+            "survivor",
+            "survivor.setting_changed",
+            turn.now,
+            survivor_id=survivor.id,
+            setting=change.name,
+        )
+
+    async def _enrol(self, turn: Turn, code: str) -> Event:
+        uow = turn.uow
+        target = await uow.people.redeem_code(code, turn.now)
+        if target is None or target.id == turn.survivor.id:
+            # Same answer whether the code is unknown, used or expired.
+            uow.audit.record(
+                "survivor", "enrolment.code_rejected", turn.now, survivor_id=turn.survivor.id
+            )
+            return SystemEvent("enrol_failed")
+        intake = turn.survivor
+        turn.identity.survivor_id = target.id
+        await uow.messages.reassign(intake.id, target.id)
+        target.language = target.language or intake.language
+        target.allowed_channels = sorted({*target.allowed_channels, turn.channel.name})
+        target.status = "active"
+        intake.status = "merged"
+        turn.survivor = target
+        uow.audit.record(
+            "survivor",
+            "enrolment.linked",
+            turn.now,
+            survivor_id=target.id,
+            channel=turn.channel.name,
+        )
+        return SystemEvent("enrol_ok")
+
+    async def _change_channel_state(self, turn: Turn, status: str) -> None:
+        identity, survivor = turn.identity, turn.survivor
+        if status == "paused":
+            survivor.status = "paused"
+        elif status == "stopped":
+            was_engaged = identity.status == "active" and survivor.advocate_id is not None
+            identity.status = "stopped"
+            if was_engaged:
+                await self.staff.contact_loss(
+                    turn.uow, turn.now, survivor, "stopped", turn.channel.name
+                )
+        elif status == "active":
+            identity.status = "active"
+            if survivor.status == "paused":
+                survivor.status = "active"
+        turn.uow.audit.record(
+            "survivor",
+            f"channel.{status}",
+            turn.now,
+            survivor_id=survivor.id,
+            channel=turn.channel.name,
+        )

@@ -1,0 +1,173 @@
+"""The outbox sender: claim due rows, send them paced, record what happened.
+
+A row is claimed (status 'sending', with a lease) before it is sent and recorded after, so two
+workers never send the same row. If a process dies mid-send, the lease runs out and the row is
+sent again: the only window for a duplicate is between the provider accepting a message and
+us recording it, which channels that can look messages up (SMS) close by reconciling.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.ports import Channel, Clock, OutboundMessage, SendResult
+from bot.services.ratelimit import ChannelPacer
+from bot.services.staff_notices import StaffNotices
+from bot.services.staff_routing import PRIORITY_BACKGROUND
+from bot.store.crypto import Cipher
+from bot.store.database import Database
+from bot.store.models import Identity
+from bot.store.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=2)
+MAX_BACKOFF_SECONDS = 300.0
+
+
+def backoff_seconds(attempts: int) -> float:
+    """1, 2, 4 ... seconds, capped, with jitter so retries do not arrive in step."""
+    base = min(2.0 ** max(attempts - 1, 0), MAX_BACKOFF_SECONDS)
+    return base * random.uniform(0.8, 1.2)  # noqa: S311 - jitter, not security
+
+
+@dataclass(frozen=True)
+class Claimed:
+    item_id: int
+    channel: str
+    message: OutboundMessage
+
+
+class OutboxSender:
+    def __init__(
+        self,
+        db: Database,
+        cipher: Cipher,
+        channels: Mapping[str, Channel],
+        pacers: Mapping[str, ChannelPacer],
+        notices: StaffNotices,
+        clock: Clock,
+        max_attempts: int = 8,
+    ) -> None:
+        self.db = db
+        self.cipher = cipher
+        self.channels = channels
+        self.pacers = pacers
+        self.notices = notices
+        self.clock = clock
+        self.max_attempts = max_attempts
+
+    async def send_due(self, limit: int = 200) -> int:
+        """Send what is due now. Returns how many rows were handled."""
+        claimed = await self._claim(limit)
+        by_address: dict[tuple[str, str], list[Claimed]] = defaultdict(list)
+        for row in claimed:
+            by_address[(row.channel, row.message.address)].append(row)
+        # Different addresses go in parallel; one address keeps its order.
+        await asyncio.gather(*(self._send_in_order(rows) for rows in by_address.values()))
+        return len(claimed)
+
+    async def _claim(self, limit: int) -> list[Claimed]:
+        async with UnitOfWork(self.db, self.cipher) as uow:
+            now = self.clock.now()
+            items = await uow.outbox.claim_due(now, LEASE, limit, list(self.channels))
+            claimed = []
+            for item in items:
+                identity = await uow.session.get(Identity, item.identity_id)
+                if identity is None or (
+                    identity.status != "active" and item.priority <= PRIORITY_BACKGROUND
+                ):
+                    item.status = "cancelled"  # the survivor stopped this channel since
+                    continue
+                payload = uow.outbox.payload(item)
+                message = OutboundMessage(
+                    address=uow.people.address_of(identity),
+                    text=str(payload.get("text", "")),
+                    choices=tuple((str(v), str(label)) for v, label in payload.get("choices", [])),
+                    kind=item.kind,
+                    sensitive=bool(payload.get("sensitive", False)),
+                    meta={k: v for k, v in payload.items() if k not in ("text", "choices")},
+                )
+                claimed.append(Claimed(item.id, item.channel, message))
+            return claimed
+
+    async def _send_in_order(self, rows: list[Claimed]) -> None:
+        for row in rows:
+            pacer = self.pacers.get(row.channel)
+            if pacer is not None:
+                await pacer.wait_turn(row.message.address)
+            try:
+                result = await self.channels[row.channel].send(row.message)
+            except Exception as exc:  # an adapter bug must not stop the queue
+                log.exception("send failed on %s (outbox %d)", row.channel, row.item_id)
+                result = SendResult(status="retry", error=type(exc).__name__)
+            if result.retry_after and pacer is not None:
+                pacer.hold(result.retry_after, row.message.address)
+            await self._record(row, result)
+
+    async def _record(self, row: Claimed, result: SendResult) -> None:
+        async with UnitOfWork(self.db, self.cipher) as uow:
+            now = self.clock.now()
+            item = await uow.outbox.get(row.item_id)
+            if item is None:
+                return
+            item.attempts += 1
+            item.claimed_until = None
+            item.last_error = result.error
+            if result.status == "sent":
+                item.status, item.provider_id, item.sent_at = "sent", result.provider_id, now
+                return
+            if result.status == "retry" and item.attempts < self.max_attempts:
+                delay = max(result.retry_after or 0.0, backoff_seconds(item.attempts))
+                item.status, item.next_attempt_at = "pending", now + timedelta(seconds=delay)
+                return
+            item.status = "failed"
+            log.warning("outbox %d failed on %s: %s", item.id, item.channel, result.error)
+            await self._after_failure(uow, now, item.identity_id, item.survivor_id, row, result)
+
+    async def _after_failure(
+        self,
+        uow: UnitOfWork,
+        now: datetime,
+        identity_id: int,
+        survivor_id: int | None,
+        row: Claimed,
+        result: SendResult,
+    ) -> None:
+        identity = await uow.session.get(Identity, identity_id)
+        if identity is not None and result.permanent is not None:
+            identity.status = result.permanent
+        if identity is None or identity.survivor_id is None:
+            return  # a staff address failed: the escalation chain re-alerts others
+        survivor = await uow.people.survivor(identity.survivor_id)
+        if survivor is not None:
+            reason = "blocked" if result.permanent else "undeliverable"
+            await self.notices.contact_loss(
+                uow, now, survivor, reason, row.channel, error=result.permanent or ""
+            )
+
+    async def release_expired(self) -> int:
+        async with UnitOfWork(self.db, self.cipher) as uow:
+            return await uow.outbox.release_expired_claims(self.clock.now())
+
+    async def run(self, wake: asyncio.Event, stop: asyncio.Event, idle: float = 1.0) -> None:
+        """Send until stopped. `wake` is set when new rows are queued; otherwise poll."""
+        while not stop.is_set():
+            try:
+                handled = await self.send_due()
+            except Exception:
+                log.exception("outbox pass failed; retrying shortly")
+                handled = 0
+            if handled:
+                continue
+            wake.clear()
+            try:
+                await asyncio.wait_for(wake.wait(), timeout=idle)
+            except TimeoutError:
+                pass

@@ -1,0 +1,52 @@
+"""Pacing outbound sends: a per-channel overall rate and a minimum gap per address.
+
+Telegram allows about 30 messages a second overall and 1 a second to one chat; a 429 gives a
+`retry_after` that holds either one chat or the whole bot. SMS has a configured rate.
+This limiter lives in one process; several processes on PostgreSQL need a shared one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Limits:
+    per_second: float  # overall, for the channel
+    per_address_interval: float = 0.0  # seconds between two sends to one address
+
+
+class ChannelPacer:
+    """Spaces sends evenly: at most `per_second` overall and one per interval per address."""
+
+    def __init__(self, limits: Limits, clock: Callable[[], float] = time.monotonic) -> None:
+        self.limits = limits
+        self._clock = clock
+        self._next_global = 0.0
+        self._next_for: dict[str, float] = {}
+        self._held_until = 0.0
+        self._lock = asyncio.Lock()
+
+    def hold(self, seconds: float, address: str | None = None) -> None:
+        """Honour a provider's retry_after, for one address or for the whole channel."""
+        until = self._clock() + seconds
+        if address is None:
+            self._held_until = max(self._held_until, until)
+        else:
+            self._next_for[address] = max(self._next_for.get(address, 0.0), until)
+
+    async def wait_turn(self, address: str) -> None:
+        """Reserve the next slot for `address` and sleep until it comes."""
+        async with self._lock:
+            now = self._clock()
+            slot = max(now, self._next_global, self._held_until, self._next_for.get(address, 0.0))
+            self._next_global = slot + 1.0 / self.limits.per_second
+            self._next_for[address] = slot + self.limits.per_address_interval
+            if len(self._next_for) > 10_000:  # forget addresses whose gap has long passed
+                self._next_for = {a: t for a, t in self._next_for.items() if t > now}
+        delay = slot - self._clock()
+        if delay > 0:
+            await asyncio.sleep(delay)

@@ -1,0 +1,161 @@
+"""`harbour simulate`: a scriptable conversation driver (JSON lines in, JSON lines out).
+
+Input, one per line on stdin:
+    {"from": "s1", "text": "hello"}              a message from survivor s1 (new id: new survivor,
+                                                 enrolled with the demo advocate)
+    {"from": "s1", "text": "...", "language": "pl"}   sets the language on a first line
+    {"from": "s1", "choice": "menu.help"}        presses a button by its value
+    hello                                        a plain line: {"from": "demo", "text": "hello"}
+Output, one per outbound event, in order:
+    {"to": "s1", "kind": "message", "text": "...", "choices": ["...", ...]}
+    {"kind": "escalation", "survivor": "s1", "to": "advocate:demo", "text": "..."}
+It runs on a fresh temporary database unless --database is given, and uses no network.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Any, TextIO
+
+from pydantic import SecretStr
+
+from bot.adapters.local import LocalChannel
+from bot.bootstrap import Harbour, build
+from bot.ports import OutboundMessage
+from bot.settings import Settings, load_settings
+from bot.store.uow import UnitOfWork
+
+DEMO_ADVOCATE = "demo"
+
+
+class Transcript:
+    """Turns outbound messages into the JSON events of the simulate contract."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.survivor_of_case: dict[str, str] = {}
+
+    def deliver(self, message: OutboundMessage) -> None:
+        event: dict[str, Any]
+        survivor = self.survivor_of_case.get(str(message.meta.get("case", "")), "")
+        if message.kind == "escalation":
+            event = {
+                "kind": "escalation",
+                "survivor": survivor,
+                "to": message.address,
+                "text": message.text,
+            }
+        elif message.kind == "relay":
+            event = {
+                "to": message.address,
+                "kind": "relay",
+                "survivor": survivor,
+                "text": message.text,
+                "original": message.meta.get("original", ""),
+                "language": message.meta.get("language", ""),
+            }
+        elif message.address.startswith(("advocate:", "staff:")):
+            event = {
+                "to": message.address,
+                "kind": message.kind,
+                "survivor": survivor,
+                "text": message.text,
+            }
+        else:
+            event = {
+                "to": message.address,
+                "kind": "message",
+                "text": message.text,
+                "choices": [label for _value, label in message.choices],
+            }
+        self.out.write(json.dumps(event, ensure_ascii=False) + "\n")
+        self.out.flush()
+
+
+def parse_line(line: str) -> dict[str, Any] | str:
+    """A JSON object, or a plain line from survivor "demo". Returns an error text if unusable."""
+    stripped = line.strip()
+    if not stripped.startswith("{"):
+        return {"from": "demo", "text": line.rstrip("\r\n")}
+    try:
+        data = json.loads(stripped)
+    except json.JSONDecodeError:
+        return {"from": "demo", "text": line.rstrip("\r\n")}
+    if not isinstance(data, dict):
+        return "each line must be a JSON object"
+    sender = data.get("from")
+    if not isinstance(sender, str) or not sender.strip():
+        return 'a line needs "from"'
+    if not isinstance(data.get("text", ""), str):
+        return '"text" must be a string'
+    return data
+
+
+async def ensure_survivor(
+    harbour: Harbour, transcript: Transcript, sender: str, language: str | None
+) -> None:
+    """A new id is a new survivor, already enrolled with the demo advocate."""
+    if sender in transcript.survivor_of_case.values():
+        return
+    async with UnitOfWork(harbour.db, harbour.cipher) as uow:
+        now = harbour.clock.now()
+        identity = await uow.people.identity("local", sender)
+        if identity is not None and identity.survivor_id is not None:
+            survivor = await uow.people.survivor(identity.survivor_id)
+            if survivor is not None:
+                transcript.survivor_of_case[survivor.case_code] = sender
+                return
+        advocate = await uow.people.staff_by_handle(DEMO_ADVOCATE)
+        if advocate is None:
+            advocate = await uow.people.add_staff(DEMO_ADVOCATE, "advocate", "en", now)
+            await uow.people.add_identity("local", f"advocate:{DEMO_ADVOCATE}", now, staff=advocate)
+        survivor = await uow.people.new_survivor(
+            now, status="active", language=language, advocate_id=advocate.id
+        )
+        survivor.allowed_channels = ["local"]
+        await uow.people.add_identity("local", sender, now, survivor=survivor)
+        uow.audit.record("simulate", "survivor.enrolled", now, survivor_id=survivor.id)
+        transcript.survivor_of_case[survivor.case_code] = sender
+
+
+async def simulate(stdin: TextIO, stdout: TextIO, stderr: TextIO, database: str | None) -> int:
+    with tempfile.TemporaryDirectory(prefix="harbour-sim-") as tmp:
+        # A given database keeps the configured data dir, where its local key lives.
+        overrides: dict[str, Any] = (
+            {"database_url": database} if database else {"data_dir": Path(tmp)}
+        )
+        settings: Settings = load_settings(**overrides)
+        if settings.secret_key is None and settings.secret_key_file is None and not database:
+            # A throwaway database gets a throwaway key, never written anywhere.
+            settings = settings.model_copy(
+                update={"secret_key": SecretStr(secrets.token_urlsafe(48))}
+            )
+        transcript = Transcript(stdout)
+        channel = LocalChannel(transcript.deliver, render_as="telegram")
+        harbour = await build(settings, {"local": channel}, pacers={})
+        try:
+            for number, line in enumerate(stdin, start=1):
+                parsed = parse_line(line)
+                if isinstance(parsed, str):
+                    stderr.write(f"simulate: line {number}: {parsed}; skipped\n")
+                    continue
+                sender = parsed["from"]
+                await ensure_survivor(harbour, transcript, sender, parsed.get("language"))
+                await harbour.inbound.accept("local", uuid.uuid4().hex, parsed)
+                await harbour.drain()
+        finally:
+            await harbour.close()
+    return 0
+
+
+def main_simulate(database: str | None) -> int:
+    import asyncio
+
+    # Invalid UTF-8 on stdin becomes U+FFFD instead of an exception.
+    stdin = open(sys.stdin.fileno(), encoding="utf-8", errors="replace", closefd=False)
+    return asyncio.run(simulate(stdin, sys.stdout, sys.stderr, database))
