@@ -8,8 +8,20 @@ so a test that jumps two days ahead sees both readings jump by the same amount.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 DEFAULT_START = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
+
+
+class WallClock(Protocol):
+    """What the fake servers need of a clock: FakeClock or SystemClock."""
+
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
 
 
 class FakeClock:

@@ -19,12 +19,13 @@ import contextlib
 import inspect
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from http import HTTPStatus
-from typing import Any, Protocol
+from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.clock import SystemClock, WallClock
 from tests.fakes.faults import Fault, FaultScript
 from tests.fakes.loopback import LoopbackServer, run_standalone
 from tests.fakes.telegram_limits import SendRateLimiter
@@ -39,15 +40,6 @@ MESSAGE_CREATING = {
 }  # fmt: skip
 CHAT_GUARDED = MESSAGE_CREATING | {"sendchataction"}  # refused with 403 for a blocked chat
 BLOCKED_DESCRIPTION = "Forbidden: bot was blocked by the user"
-
-
-class WallClock(Protocol):
-    def now(self) -> datetime: ...
-
-
-class _SystemClock:
-    def now(self) -> datetime:
-        return datetime.now(UTC)
 
 
 @dataclass
@@ -82,7 +74,7 @@ class FakeTelegram(LoopbackServer):
         delete window; rate limits always use real elapsed time."""
         super().__init__(port=port)
         self.token = token
-        self.clock: WallClock = clock or _SystemClock()
+        self.clock: WallClock = clock or SystemClock()
         bot_id = int(token.split(":")[0]) if token and token.split(":")[0].isdigit() else 1
         self.bot_user: JSON = {
             "id": bot_id, "is_bot": True, "first_name": "Assistant", "username": "fake_test_bot",
