@@ -1,0 +1,116 @@
+"""Case types: the tests a router applies, in order, to pick a category.
+
+Each takes the case's arguments, the node and the Run (which holds the event being handled).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.engine.actions.enrol import extract_code
+from bot.engine.definitions import ChoiceDef, Node
+from bot.engine.matching import matches_any
+from bot.engine.run import Run
+
+
+@dataclass(frozen=True)
+class CaseType:
+    name: str
+    test: Callable[[tuple[str, ...], Node, Run], bool]
+    arity: int  # number of arguments
+    needs_input: bool  # only meaningful in a router that waits
+
+
+def matched_choice(node: Node, run: Run) -> str | None:
+    """The value of the node's choice the survivor picked: a button, its number, its
+    label or one of its match words, in the languages the bot is listening in."""
+    choices = node.choices
+    if run.choice is not None:
+        return run.choice if any(c.value == run.choice for c in choices) else None
+    typed = run.normalized
+    if not typed:
+        return None
+    if typed.isdigit():
+        number = int(typed) if len(typed) < 4 else 0
+        return choices[number - 1].value if 1 <= number <= len(choices) else None
+    for lang in run.listening_languages(everywhere=node.listen_all):
+        for choice in choices:
+            if _choice_heard(choice, typed, lang, run):
+                return choice.value
+    return None
+
+
+def _choice_heard(choice: ChoiceDef, typed: str, lang: str, run: Run) -> bool:
+    """The label itself ("Settings") or any of the choice's match words."""
+    catalogue = run.bundle.catalogue
+    if matches_any(typed, catalogue.words(lang, choice.label)):
+        return True
+    return choice.words is not None and matches_any(typed, catalogue.words(lang, choice.words))
+
+
+def _choice(args: tuple[str, ...], node: Node, run: Run) -> bool:
+    picked = matched_choice(node, run)
+    if picked == args[0]:
+        run.chosen = picked
+        return True
+    return False
+
+
+def _words(args: tuple[str, ...], node: Node, run: Run) -> bool:
+    catalogue = run.bundle.catalogue
+    return any(
+        matches_any(run.normalized, catalogue.words(lang, args[0]))
+        for lang in run.listening_languages(everywhere=node.listen_all)
+    )
+
+
+def _has_text(args: tuple[str, ...], node: Node, run: Run) -> bool:
+    return bool(run.normalized) and run.choice is None
+
+
+def _free_text(args: tuple[str, ...], node: Node, run: Run) -> bool:
+    """Something worth passing to an advocate: not a bare number or a stray letter."""
+    typed = run.normalized
+    return run.choice is None and len(typed) >= 2 and not typed.replace(" ", "").isdigit()
+
+
+def _code(args: tuple[str, ...], node: Node, run: Run) -> bool:
+    return run.choice is None and extract_code(run) is not None
+
+
+def _event(args: tuple[str, ...], node: Node, run: Run) -> bool:
+    return run.event_name == args[0]
+
+
+def _has_language(args: tuple[str, ...], node: Node, run: Run) -> bool:
+    return run.language is not None
+
+
+def _enrolled(args: tuple[str, ...], node: Node, run: Run) -> bool:
+    return run.enrolled or run.ctx.enrolled
+
+
+def _pending_code(args: tuple[str, ...], node: Node, run: Run) -> bool:
+    return run.pending_code is not None
+
+
+def _flag(args: tuple[str, ...], node: Node, run: Run) -> bool:
+    return args[0] in run.flags
+
+
+CASE_TYPES: dict[str, CaseType] = {
+    case.name: case
+    for case in (
+        CaseType("choice", _choice, 1, True),
+        CaseType("words", _words, 1, True),
+        CaseType("has_text", _has_text, 0, True),
+        CaseType("free_text", _free_text, 0, True),
+        CaseType("code", _code, 0, True),
+        CaseType("event", _event, 1, True),
+        CaseType("has_language", _has_language, 0, False),
+        CaseType("enrolled", _enrolled, 0, False),
+        CaseType("pending_code", _pending_code, 0, False),
+        CaseType("flag", _flag, 1, False),
+    )
+}

@@ -1,0 +1,259 @@
+"""The pure flow engine: (state, event, context) -> Outcome(new state, effects).
+
+Order of listening for every message, at every step:
+1. a paused conversation wakes up;
+2. the survivor's duress word (silent alarm, ordinary reply, no visible trace);
+3. "help", then urgent phrases in any language (alarm, emergency numbers, text passed on);
+4. STOP is honoured: only START (and the help above) gets through until then;
+5. a pending "talk to a person?" offer;
+6. global intents (help, person, pause, STOP/START, language, menu/back);
+7. the current node's router; a miss gets a kind re-prompt, two misses an offer of a person.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bot.engine.actions.enrol import JOIN_WORDS_KEY, extract_code
+from bot.engine.actions.say import say_effect
+from bot.engine.bundle import Bundle
+from bot.engine.cases import CASE_TYPES
+from bot.engine.definitions import OTHER, Destination, Node
+from bot.engine.effects import ChannelState, Choice, Effect, Escalate, Relay, Say, SetProfile
+from bot.engine.events import Context, Event, SystemEvent
+from bot.engine.intents import detect_intent
+from bot.engine.languages import SUPPORTED_LANGUAGES
+from bot.engine.matching import matches_any
+from bot.engine.normalize import normalize
+from bot.engine.registry import ACTION_TYPES, HOME_NODE, INTENT_NODES, ONBOARDING_FLOW
+from bot.engine.run import MAX_INPUT_CHARS, Run
+from bot.engine.urgent import detect
+
+MAX_STEPS = 64  # node entries per event; flows check rejects cycles that never wait
+MISSES_BEFORE_OFFER = 2
+
+
+@dataclass(frozen=True)
+class Outcome:
+    state: dict[str, Any]  # JSON-serialisable; store it and pass it back next time
+    effects: list[Effect]
+
+
+class Engine:
+    def __init__(self, bundle: Bundle) -> None:
+        self.bundle = bundle
+
+    def handle(self, state: dict[str, Any] | None, event: Event, ctx: Context) -> Outcome:
+        run = Run.load(self.bundle, state, ctx)
+        if isinstance(event, SystemEvent):
+            self._on_system(run, event.name)
+        else:
+            self._on_input(run, event.text, event.choice)
+        return Outcome(run.dump(), list(run.effects))
+
+    # -- events -----------------------------------------------------------------------
+    def _on_system(self, run: Run, name: str) -> None:
+        run.event_name = name
+        if name == "enrol_ok":
+            run.enrolled = True
+        node = self._current(run)
+        if node is None or node.router is None:
+            return
+        for case in node.router.cases:
+            if case.type == "event" and case.arguments[0] == name:
+                self._follow(run, node, node.router.categories[case.category])
+                return
+
+    def _on_input(self, run: Run, text: str, choice: str | None) -> None:
+        run.set_input(text, choice)
+        resumed = run.paused
+        if resumed:
+            run.paused = False
+            run.effects.append(ChannelState("active"))
+        node = self._current(run)
+        if not (node is not None and node.private_input) and self._duress(run):
+            return
+        intent = detect_intent(run)
+        if intent == "help":  # the survivor's own "help" outranks a phrase that matched it
+            self._intent(run, intent)
+            return
+        if self._urgent(run):
+            return
+        if run.stopped:
+            if intent == "start":
+                self._intent(run, intent)
+            return  # STOP is honoured: silence until START (help and urgent still heard)
+        if run.offer and node is not None and self._answer_offer(run, node):
+            return
+        run.offer = False
+        if intent is not None:
+            self._intent(run, intent)
+        elif node is None:
+            self._capture_join_code(run)
+            self._goto(run, self._home(run))
+        else:
+            self._route(run, node, resumed)
+
+    # -- safety -----------------------------------------------------------------------
+    def _duress(self, run: Run) -> bool:
+        word = normalize(run.ctx.duress_word or "")
+        if not word or f" {word} " not in f" {run.normalized} ":
+            return False
+        run.effects += [Escalate("duress", silent=True), Say("duress.reply")]
+        return True
+
+    def _urgent(self, run: Run) -> bool:
+        if run.choice is not None or not run.normalized:
+            return False
+        hit = detect(self.bundle.urgent_bank, run.text[:MAX_INPUT_CHARS], run.language)
+        if hit is None:
+            return False
+        run.effects.append(Escalate(f"phrase:{hit.category}"))
+        if run.language is None and hit.language in SUPPORTED_LANGUAGES:
+            run.lang = hit.language  # answer in the language they wrote in
+            run.effects.append(SetProfile("language", hit.language))
+        run.effects += [Say("help.now", urgent=True), Relay(run.text)]
+        if run.position is None and not run.stopped:
+            self._goto(run, self._home(run))
+        return True
+
+    # -- global intents -----------------------------------------------------------------
+    def _intent(self, run: Run, intent: str) -> None:
+        if intent in INTENT_NODES and not (intent == "start" and not run.stopped):
+            if run.position is not None:
+                run.push(run.position)
+            self._goto(run, Destination.parse(INTENT_NODES[intent], ""))
+            return
+        # "menu", "back", or START when nothing was stopped.
+        node = self._current(run)
+        if node is None or run.position is None:
+            self._goto(run, self._home(run))
+        elif intent == "start" or not run.onboarded:
+            self._reprompt(run, node)  # nothing to skip to before onboarding ends
+        else:
+            run.stack.clear()
+            flow = self.bundle.flows[run.position[0]]
+            target = (node.back or flow.back or HOME_NODE) if intent == "back" else HOME_NODE
+            self._goto(run, Destination.parse(target, flow.name))
+
+    def _answer_offer(self, run: Run, node: Node) -> bool:
+        """After two misses we offered "1 Talk to a person / 2 Try again"."""
+        run.offer = False
+        catalogue = self.bundle.catalogue
+        picked = run.choice
+        if picked is None and run.normalized in ("1", "2"):
+            picked = ("person", "retry")[int(run.normalized) - 1]
+        for value in ("person", "retry"):
+            for lang in run.listening_languages():
+                if matches_any(run.normalized, catalogue.words(lang, f"choice.{value}")):
+                    picked = picked or value
+        if picked == "person":
+            self._intent(run, "person")
+        elif picked == "retry":
+            self._reprompt(run, node)
+        return picked in ("person", "retry")
+
+    def _capture_join_code(self, run: Run) -> None:
+        """ "/start ABC234" or "JOIN ABC234" as a first message: keep the code for the join
+        step, which comes after consent."""
+        words = run.normalized.split()
+        if len(words) < 2 or run.ctx.enrolled:
+            return
+        catalogue = self.bundle.catalogue
+        if any(words[0] in catalogue.words(lang, JOIN_WORDS_KEY) for lang in catalogue.languages()):
+            run.pending_code = extract_code(run)
+
+    # -- routing ------------------------------------------------------------------------
+    def _route(self, run: Run, node: Node, resumed: bool) -> None:
+        router = node.router
+        assert router is not None  # a position always waits at a router
+        for case in router.cases:
+            if CASE_TYPES[case.type].test(case.arguments, node, run):
+                run.misses = 0
+                self._follow(run, node, router.categories[case.category])
+                return
+        if OTHER in router.categories:
+            run.misses = 0
+            self._follow(run, node, router.categories[OTHER])
+            return
+        if resumed:
+            run.effects.append(Say("global.welcome_back"))
+            self._reprompt(run, node)
+            return
+        run.misses += 1
+        if run.misses >= MISSES_BEFORE_OFFER:
+            run.misses = 0
+            run.offer = True
+            offer = (Choice("person", "choice.person"), Choice("retry", "choice.retry"))
+            run.effects.append(Say("common.offer_person", choices=offer))
+            return
+        run.effects.append(Say("common.reprompt"))
+        self._reprompt(run, node)
+
+    def _follow(self, run: Run, node: Node, target: str) -> None:
+        assert run.position is not None
+        flow = run.position[0]
+        dest = Destination.parse(target, flow)
+        if dest.mode == "call":
+            run.push((flow, node.id))
+        self._goto(run, dest)
+
+    def _goto(self, run: Run, dest: Destination) -> None:
+        for _ in range(MAX_STEPS):
+            if dest.node is None:  # "return"
+                if not run.stack:
+                    dest = self._home(run, wait=dest.mode == "wait")
+                    continue
+                flow, node_id = run.stack.pop()
+                back = self.bundle.node(flow, node_id)
+                if back is not None and back.waits:
+                    run.position = (flow, node_id)
+                    if dest.mode != "wait":
+                        self._reprompt(run, back)
+                    return
+                dest = Destination(flow, node_id)
+                continue
+            flow_name = dest.flow or ""
+            node = self.bundle.node(flow_name, dest.node)
+            if node is None:
+                dest = self._home(run)  # flows check makes this unreachable
+                continue
+            if dest.mode == "wait" and node.waits and run.position is not None:
+                run.position = (flow_name, node.id)
+                return
+            nxt = self._enter(run, flow_name, node)
+            if nxt is None:
+                return
+            if nxt.mode == "call":
+                run.push((flow_name, node.id))
+            dest = nxt
+        # A runaway flow (impossible once flows check passes) stops where it last waited.
+
+    def _enter(self, run: Run, flow: str, node: Node) -> Destination | None:
+        """Run a node's actions; the next destination, or None once it waits."""
+        for action in node.actions:
+            ACTION_TYPES[action.type].execute(action, run)
+        router = node.router
+        if router is None:
+            return Destination.parse(node.exit or "return", flow)
+        if router.wait:
+            run.position = (flow, node.id)
+            run.misses = 0
+            return None
+        for case in router.cases:
+            if CASE_TYPES[case.type].test(case.arguments, node, run):
+                return Destination.parse(router.categories[case.category], flow)
+        return Destination.parse(router.categories[OTHER], flow)
+
+    # -- helpers ------------------------------------------------------------------------
+    def _reprompt(self, run: Run, node: Node) -> None:
+        run.effects += [say_effect(a) for a in node.actions if a.type == "say"]
+
+    def _current(self, run: Run) -> Node | None:
+        return self.bundle.node(*run.position) if run.position else None
+
+    def _home(self, run: Run, wait: bool = False) -> Destination:
+        if run.onboarded:
+            return Destination.parse(("wait:" if wait else "") + HOME_NODE, "")
+        return Destination(ONBOARDING_FLOW, self.bundle.flows[ONBOARDING_FLOW].entry)

@@ -1,0 +1,275 @@
+"""Everything `harbour flows check` verifies, as pure functions over a Bundle.
+
+Each problem carries the file and line to fix. Kinds: "structure" (types, exits,
+reachability, loops), "key" (missing text), "placeholder" (text that must be the same in
+every language: {placeholders} and phone numbers), "discretion" and "sms" (a menu longer
+than MAX_MENU_SEGMENTS in some language).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from bot.engine.actions.enrol import JOIN_WORDS_KEY
+from bot.engine.actions.say import say_effect
+from bot.engine.bundle import Bundle
+from bot.engine.definitions import Action, Destination, Flow, Node
+from bot.engine.intents import GLOBAL_INTENTS
+from bot.engine.languages import SOURCE_LANGUAGE, SUPPORTED_LANGUAGES
+from bot.engine.registry import ENGINE_KEYS, HOME_NODE, INTENT_NODES, ONBOARDING_FLOW
+from bot.engine.render import placeholders, render
+from bot.engine.sms import segments
+
+MAX_MENU_SEGMENTS = 3
+_PHONE_NUMBER = re.compile(r"\d[\d ]{1,12}\d|\d{2,}")
+# Never visible to a survivor: a preview or a glance at the phone could put them at risk.
+FORBIDDEN_WORDS = (
+    "trafficking", "trafficked", "handel ludźmi", "trafic de persoane", "trafikim",
+    "buôn người", "торгівля людьми", "торгівлі людьми", "الاتجار بالبشر", "قاچاق انسان",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    line: int
+    message: str
+    kind: str = "structure"
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.message}"
+
+
+def validate_bundle(bundle: Bundle) -> list[Problem]:
+    problems = _structure(bundle)
+    problems += _keys(bundle)
+    problems += _placeholders(bundle)
+    problems += _discretion(bundle)
+    problems += [p for p, _ in _menu_lengths(bundle) if p is not None]
+    return problems
+
+
+# -- structure ------------------------------------------------------------------------
+def _edges(flow: Flow, node: Node) -> Iterator[tuple[str, Destination]]:
+    """(field text, destination) for every way out of a node."""
+    if node.exit is not None:
+        yield node.exit, Destination.parse(node.exit, flow.name)
+    if node.router is not None:
+        for target in node.router.categories.values():
+            yield target, Destination.parse(target, flow.name)
+    for back in (node.back, flow.back):
+        if back is not None:
+            yield back, Destination.parse(back, flow.name)
+
+
+def _roots(bundle: Bundle) -> list[tuple[str, str]]:
+    roots = [Destination.parse(t, "") for t in (HOME_NODE, *INTENT_NODES.values())]
+    found = [(d.flow or "", d.node or "") for d in roots]
+    onboarding = bundle.flows.get(ONBOARDING_FLOW)
+    if onboarding is not None:
+        found.append((ONBOARDING_FLOW, onboarding.entry))
+    return found
+
+
+def _structure(bundle: Bundle) -> list[Problem]:
+    problems: list[Problem] = []
+    if ONBOARDING_FLOW not in bundle.flows:
+        problems.append(Problem("flows", 0, f"flow {ONBOARDING_FLOW!r} is missing"))
+    for flow_name, node_id in _roots(bundle):
+        if bundle.node(flow_name, node_id) is None:
+            problems.append(Problem("flows", 0, f"required node {flow_name}.{node_id} is missing"))
+    for flow in bundle.flows.values():
+        if flow.entry not in flow.nodes:
+            problems.append(Problem(flow.file, flow.line, f"entry {flow.entry!r} is not a node"))
+        for node in flow.nodes.values():
+            for text, dest in _edges(flow, node):
+                if dest.node is None:
+                    continue
+                target = bundle.node(dest.flow or "", dest.node)
+                if target is None:
+                    problems.append(Problem(flow.file, node.line, f"dangling exit {text!r}"))
+                elif dest.mode == "wait" and not target.waits:
+                    msg = f"exit {text!r}: 'wait:' needs a node that waits"
+                    problems.append(Problem(flow.file, node.line, msg))
+    problems += _unreachable(bundle)
+    problems += _loops(bundle)
+    return problems
+
+
+def _unreachable(bundle: Bundle) -> list[Problem]:
+    seen: set[tuple[str, str]] = set()
+    todo = [r for r in _roots(bundle) if bundle.node(*r) is not None]
+    while todo:
+        here = todo.pop()
+        if here in seen:
+            continue
+        seen.add(here)
+        flow = bundle.flows[here[0]]
+        for _, dest in _edges(flow, flow.nodes[here[1]]):
+            there = (dest.flow or "", dest.node or "")
+            if dest.node is not None and bundle.node(*there) is not None:
+                todo.append(there)
+    return [
+        Problem(flow.file, node.line, f"node {node.id!r} can never be reached")
+        for flow in bundle.flows.values()
+        for node in flow.nodes.values()
+        if (flow.name, node.id) not in seen
+    ]
+
+
+def _loops(bundle: Bundle) -> list[Problem]:
+    """A cycle of nodes that never wait would spin forever."""
+    problems: list[Problem] = []
+    state: dict[tuple[str, str], int] = {}  # 1 = on the current path, 2 = done
+
+    def visit(here: tuple[str, str]) -> None:
+        state[here] = 1
+        flow = bundle.flows[here[0]]
+        node = flow.nodes[here[1]]
+        if not node.waits:
+            for text, dest in _edges(flow, node):
+                there = (dest.flow or "", dest.node or "")
+                if dest.node is None or dest.mode == "wait" or bundle.node(*there) is None:
+                    continue
+                if text in (node.back, flow.back):
+                    continue
+                if state.get(there) == 1:
+                    msg = f"loop without a wait through {text!r}"
+                    problems.append(Problem(flow.file, node.line, msg))
+                elif there not in state:
+                    visit(there)
+        state[here] = 2
+
+    for flow in bundle.flows.values():
+        for node_id in flow.nodes:
+            if (flow.name, node_id) not in state:
+                visit((flow.name, node_id))
+    return problems
+
+
+# -- catalogue ------------------------------------------------------------------------
+def used_keys(bundle: Bundle) -> dict[str, tuple[str, int]]:
+    """Every catalogue key the flows and the engine use, with where it is first used."""
+    keys: dict[str, tuple[str, int]] = {}
+    for key in (*ENGINE_KEYS, JOIN_WORDS_KEY, *(f"match.{i}" for i in GLOBAL_INTENTS)):
+        keys.setdefault(key, ("engine", 0))
+    for flow in bundle.flows.values():
+        for node in flow.nodes.values():
+            for action in node.actions:
+                for key in _action_keys(action):
+                    keys.setdefault(key, (flow.file, action.line))
+            for case in node.router.cases if node.router else ():
+                if case.type == "words":
+                    keys.setdefault(case.arguments[0], (flow.file, case.line))
+    return keys
+
+
+def _action_keys(action: Action) -> Iterator[str]:
+    if action.type != "say":
+        return
+    yield str(action.params["key"])
+    for choice in action.params.get("choices", ()):
+        yield choice.label
+        if choice.words:
+            yield choice.words
+
+
+def _keys(bundle: Bundle) -> list[Problem]:
+    catalogue = bundle.catalogue
+    problems: list[Problem] = []
+    for key, (file, line) in used_keys(bundle).items():
+        for language in SUPPORTED_LANGUAGES:
+            if language in catalogue.entries and not catalogue.has(language, key):
+                po = catalogue.files.get(language, f"{language}.po")
+                msg = f"message key {key!r} is missing in {language} ({po})"
+                problems.append(Problem(file, line, msg, "key"))
+    return problems
+
+
+def _protected(text: str) -> tuple[frozenset[str], list[str]]:
+    numbers = sorted(n.replace(" ", "") for n in _PHONE_NUMBER.findall(text))
+    return placeholders(text), numbers
+
+
+def _placeholders(bundle: Bundle) -> list[Problem]:
+    catalogue = bundle.catalogue
+    source = catalogue.entries.get(SOURCE_LANGUAGE, {})
+    problems: list[Problem] = []
+    for language, entries in catalogue.entries.items():
+        if language == SOURCE_LANGUAGE:
+            continue
+        for key, entry in entries.items():
+            original = source.get(key)
+            if original is None or key.startswith("match."):
+                continue
+            want_names, want_numbers = _protected(original.text)
+            names, numbers = _protected(entry.text)
+            file = catalogue.files.get(language, f"{language}.po")
+            if names != want_names:
+                msg = f"{key}: placeholders {sorted(names)} differ from English"
+                msg += f" {sorted(want_names)}"
+                problems.append(Problem(file, entry.line, msg, "placeholder"))
+            if numbers != want_numbers:
+                msg = f"{key}: numbers {numbers} differ from English {want_numbers}"
+                problems.append(Problem(file, entry.line, msg, "placeholder"))
+    return problems
+
+
+def _discretion(bundle: Bundle) -> list[Problem]:
+    catalogue = bundle.catalogue
+    problems: list[Problem] = []
+    for language, entries in catalogue.entries.items():
+        for key, entry in entries.items():
+            lowered = entry.text.casefold()
+            for word in FORBIDDEN_WORDS:
+                if word in lowered:
+                    file = catalogue.files.get(language, f"{language}.po")
+                    msg = f"{key}: {word!r} must never be visible to a survivor"
+                    problems.append(Problem(file, entry.line, msg, "discretion"))
+    return problems
+
+
+# -- SMS --------------------------------------------------------------------------------
+def _menu_lengths(bundle: Bundle) -> Iterator[tuple[Problem | None, tuple[str, str, int]]]:
+    """For every say with choices, in every language: (problem or None, (lang, key, parts))."""
+    for flow in bundle.flows.values():
+        for node in flow.nodes.values():
+            for action in node.actions:
+                if action.type != "say" or not action.params.get("choices"):
+                    continue
+                say = say_effect(action)
+                for language in bundle.catalogue.languages():
+                    parts = segments(render(bundle, say, language, "sms").text)
+                    problem = None
+                    if parts > MAX_MENU_SEGMENTS:
+                        msg = f"{say.key} in {language}: {parts} SMS segments (max 3)"
+                        problem = Problem(flow.file, action.line, msg, "sms")
+                    yield problem, (language, say.key, parts)
+
+
+@dataclass(frozen=True)
+class LanguageSummary:
+    language: str
+    keys: int
+    reviewed: int
+    drafted: int
+    longest_sms: int  # segments of the longest menu
+    longest_key: str
+
+
+def summarise(bundle: Bundle) -> list[LanguageSummary]:
+    longest: dict[str, tuple[int, str]] = {}
+    for _, (language, key, parts) in _menu_lengths(bundle):
+        if parts > longest.get(language, (0, ""))[0]:
+            longest[language] = (parts, key)
+    rows = []
+    for language in SUPPORTED_LANGUAGES:
+        entries = bundle.catalogue.entries.get(language, {})
+        reviewed = sum(1 for e in entries.values() if e.reviewed)
+        parts, key = longest.get(language, (0, ""))
+        rows.append(
+            LanguageSummary(language, len(entries), reviewed, len(entries) - reviewed, parts, key)
+        )
+    return rows
