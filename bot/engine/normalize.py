@@ -115,7 +115,9 @@ def cyrillic_key(normalized: str) -> str:
     The key is lossy on purpose: it only has to make the spellings people actually use
     agree, and it is only ever compared with keys made the same way."""
     latin = normalized.translate(_CYRILLIC_TO_LATIN)
-    for spelling, key in _LATIN_SOUND_FOLDS:
-        if spelling in latin:
-            latin = latin.replace(spelling, key)
+    # A second pass settles folds that create new pairs ("згвалт" -> "zhvalt" -> "zvalt").
+    for _ in range(2):
+        for spelling, key in _LATIN_SOUND_FOLDS:
+            if spelling in latin:
+                latin = latin.replace(spelling, key)
     return latin

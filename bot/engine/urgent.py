@@ -5,7 +5,8 @@ category. A phrase matches when each of its words is found in the message, in an
 within a short window, so inflection, word order and filler words do not hide it:
 
 - `word` matches that word after normalize(); words of five letters or more also match
-  with one typo (a letter missing, extra, wrong or two letters swapped);
+  with one typo inside the word (a letter missing, extra, wrong or two letters swapped;
+  the first and last letters must be right);
 - `stem*` matches any word starting with the stem (inflection: "bij*" -> bije, bił, bili);
   stems of six letters or more also match with one wrong or swapped letter before the
   stem's last letter;
@@ -114,6 +115,10 @@ def within_one_edit(a: str, b: str) -> bool:
     return shorter[start:] == longer[start + 1 :]
 
 
+def _same_ends(a: str, b: str) -> bool:
+    return a[0] == b[0] and a[-1] == b[-1]
+
+
 Slot = tuple[int, int]  # (phrase number, word number within the phrase)
 
 
@@ -151,7 +156,9 @@ class _WordIndex:
         if len(token) >= TYPO_MIN_WORD - 1:
             for key in {token, *deletions(token)}:
                 for word, slot in self.typo_words.get(key, ()):
-                    if within_one_edit(token, word):
+                    # The first and last letters must agree: endings carry inflection and
+                    # tell related languages apart ("zabrac" is not "zabrav").
+                    if _same_ends(token, word) and within_one_edit(token, word):
                         found.add(slot)
         for length in self.typo_stem_lengths:
             if len(token) >= length:
