@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import signal
 import socket
 from collections.abc import Callable, Sequence
 from types import TracebackType
@@ -107,15 +108,18 @@ def run_standalone(
     description: str,
     argv: Sequence[str] | None = None,
 ) -> None:
-    """Entry point for `python -m tests.fakes.<module> --port N`: serve until Ctrl-C."""
+    """Entry point for `python -m tests.fakes.<module> --port N`: serve until SIGINT/SIGTERM."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: any free)")
     args = parser.parse_args(argv)
 
     async def serve() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
         async with make_server(args.port) as server:
             print(f"{type(server).__name__} listening on {server.url}", flush=True)
-            await asyncio.Event().wait()
+            await stop.wait()
 
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve())
+    asyncio.run(serve())
