@@ -48,6 +48,7 @@ MAX_GAP = 3  # extra words allowed inside a phrase's window ("he is <right> here
 WHOLE_MESSAGE_EXTRA = 1  # words allowed around a `=` phrase ("help me please!")
 TYPO_MIN_WORD = 5
 TYPO_MIN_STEM = 6
+TYPO_MIN_ARABIC_SCRIPT_WORD = 7
 # Far beyond anything a channel delivers (Telegram 4096, SMS ~1600); longer text is read at
 # both ends, where a cry for help is most likely, to bound the work.
 MAX_CHARS = 64_000
@@ -115,8 +116,43 @@ def within_one_edit(a: str, b: str) -> bool:
     return shorter[start:] == longer[start + 1 :]
 
 
-def _same_ends(a: str, b: str) -> bool:
-    return a[0] == b[0] and a[-1] == b[-1]
+# Arabic and Persian attach conjunctions, prepositions, the article and verb prefixes to the
+# word ("وبيضربني", "بالمخفر", "میکشن"). Message words are also tried with up to two of
+# these peeled off, so the bank can list the bare form. Longest prefixes first.
+_ARABIC_SCRIPT_PREFIXES = (
+    "بال", "وال", "فال", "عال", "لل", "ال", "نمي", "مي", "بي", "بت", "بن", "رح", "سي", "حي",
+    "و", "ف", "ب", "ل", "ي", "ت", "ن", "ع",
+)  # fmt: skip
+_MIN_BARE_WORD = 3
+
+
+def _is_arabic_script(token: str) -> bool:
+    return "\u0600" <= token[0] <= "\u06ff"
+
+
+def _without_prefixes(token: str) -> list[str]:
+    """The word with up to two clitic prefixes peeled off (Arabic script only)."""
+    bare: list[str] = []
+    layer = [token]
+    for _ in range(2):
+        next_layer = []
+        for word in layer:
+            for prefix in _ARABIC_SCRIPT_PREFIXES:
+                if word.startswith(prefix) and len(word) - len(prefix) >= _MIN_BARE_WORD:
+                    next_layer.append(word[len(prefix) :])
+        bare.extend(next_layer)
+        layer = next_layer
+    return list(dict.fromkeys(bare))
+
+
+def _typo_allowed(token: str, word: str) -> bool:
+    """Typo tolerance keeps the first and last letters: endings carry inflection and tell
+    related languages apart ("zabrac" is not "zabrav"). Arabic-script words are short
+    consonant roots where one letter makes another word (يوجعني, وجدني), so only long
+    ones get it."""
+    if token[0] != word[0] or token[-1] != word[-1]:
+        return False
+    return len(word) >= TYPO_MIN_ARABIC_SCRIPT_WORD or not _is_arabic_script(word)
 
 
 Slot = tuple[int, int]  # (phrase number, word number within the phrase)
@@ -156,9 +192,7 @@ class _WordIndex:
         if len(token) >= TYPO_MIN_WORD - 1:
             for key in {token, *deletions(token)}:
                 for word, slot in self.typo_words.get(key, ()):
-                    # The first and last letters must agree: endings carry inflection and
-                    # tell related languages apart ("zabrac" is not "zabrav").
-                    if _same_ends(token, word) and within_one_edit(token, word):
+                    if _typo_allowed(token, word) and within_one_edit(token, word):
                         found.add(slot)
         for length in self.typo_stem_lengths:
             if len(token) >= length:
@@ -233,7 +267,11 @@ class PhraseBank:
         for position, token in enumerate(tokens):
             slots = seen.get(token)
             if slots is None:
-                slots = seen[token] = index.slots_for(token)
+                slots = index.slots_for(token)
+                if _is_arabic_script(token):
+                    for bare in _without_prefixes(token):
+                        slots |= index.slots_for(bare)
+                seen[token] = slots
             for number, word in slots:
                 positions[number][word].append(position)
 
