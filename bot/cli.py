@@ -16,6 +16,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
+from bot.flowfiles import FlowError
 from bot.logs import setup_logging
 from bot.settings import ConfigError, Settings, load_settings
 from bot.store.database import KeyRefused
@@ -106,6 +107,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"harbour: configuration error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except FlowError as exc:
+        print(f"harbour: the flows or catalogues are broken: {exc}", file=sys.stderr)
+        return 1
     except KeyRefused as exc:
         print(f"harbour: {exc}", file=sys.stderr)
         return EXIT_REFUSED

@@ -36,6 +36,9 @@ async def serve(settings: Settings, *, chat: bool) -> int:
     terminal = TerminalChat(sys.stdout) if settings.local_mode and chat else None
     if settings.local_mode:
         channels["local"] = LocalChannel(terminal.show if terminal else (lambda _m: None))
+    if terminal is not None:  # keep start-up chatter out of the conversation
+        for name in ("alembic", "uvicorn.error"):
+            logging.getLogger(name).setLevel(logging.WARNING)
     harbour = await build(settings, channels)
     app = create_app(harbour.db, max_body_bytes=settings.max_body_bytes)
     config = uvicorn.Config(
