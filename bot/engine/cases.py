@@ -34,19 +34,23 @@ def matched_choice(node: Node, run: Run) -> str | None:
     if typed.isdigit():
         number = int(typed) if len(typed) < 4 else 0
         return choices[number - 1].value if 1 <= number <= len(choices) else None
-    for lang in run.listening_languages(everywhere=node.listen_all):
+    languages = run.listening_languages(everywhere=node.listen_all)
+    # Exact words first: "Wyłącz" (off) is one typo away from "Włącz" (on).
+    for lang in languages:
         for choice in choices:
-            if _choice_heard(choice, typed, lang, run):
+            if _choice_heard(choice, typed, lang, run, fuzzy=False):
                 return choice.value
-    return None
+    near = {c.value for lang in languages for c in choices if _choice_heard(c, typed, lang, run)}
+    return near.pop() if len(near) == 1 else None  # a typo close to two choices is a miss
 
 
-def _choice_heard(choice: ChoiceDef, typed: str, lang: str, run: Run) -> bool:
+def _choice_heard(choice: ChoiceDef, typed: str, lang: str, run: Run, fuzzy: bool = True) -> bool:
     """The label itself ("Settings") or any of the choice's match words."""
     catalogue = run.bundle.catalogue
-    if matches_any(typed, catalogue.words(lang, choice.label)):
+    if matches_any(typed, catalogue.words(lang, choice.label), fuzzy):
         return True
-    return choice.words is not None and matches_any(typed, catalogue.words(lang, choice.words))
+    words = catalogue.words(lang, choice.words) if choice.words else ()
+    return matches_any(typed, words, fuzzy)
 
 
 def _choice(args: tuple[str, ...], node: Node, run: Run) -> bool:

@@ -49,12 +49,14 @@ def _is_cyrillic(text: str) -> bool:
     return any("\u0400" <= ch <= "\u04ff" for ch in text)
 
 
-def same_word(typed: str, wanted: str) -> bool:
+def same_word(typed: str, wanted: str, fuzzy: bool = True) -> bool:
     """Is the normalised `typed` text the normalised `wanted` word or phrase?"""
     if not typed or len(typed) > MAX_MATCH_CHARS:
         return False
     if typed == wanted:
         return True
+    if not fuzzy:
+        return False
     if len(wanted) == 4 and len(typed) == 4 and sorted(typed) == sorted(wanted):
         # One swap of neighbours in a four-letter word ("stpo") is still that word.
         diffs = [i for i in range(4) if typed[i] != wanted[i]]
@@ -67,5 +69,5 @@ def same_word(typed: str, wanted: str) -> bool:
     return False
 
 
-def matches_any(typed: str, words: Iterable[str]) -> bool:
-    return any(same_word(typed, word) for word in words)
+def matches_any(typed: str, words: Iterable[str], fuzzy: bool = True) -> bool:
+    return any(same_word(typed, word, fuzzy) for word in words)

@@ -16,7 +16,7 @@ from bot.engine.actions.enrol import JOIN_WORDS_KEY
 from bot.engine.actions.say import say_effect
 from bot.engine.bundle import Bundle
 from bot.engine.definitions import Action, Destination, Flow, Node
-from bot.engine.intents import GLOBAL_INTENTS
+from bot.engine.intents import GLOBAL_INTENTS, HEARD_IN_EVERY_LANGUAGE
 from bot.engine.languages import SOURCE_LANGUAGE, SUPPORTED_LANGUAGES
 from bot.engine.registry import ENGINE_KEYS, HOME_NODE, INTENT_NODES, ONBOARDING_FLOW
 from bot.engine.render import placeholders, render
@@ -47,6 +47,7 @@ def validate_bundle(bundle: Bundle) -> list[Problem]:
     problems += _keys(bundle)
     problems += _placeholders(bundle)
     problems += _discretion(bundle)
+    problems += _collisions(bundle)
     problems += [p for p, _ in _menu_lengths(bundle) if p is not None]
     return problems
 
@@ -229,6 +230,40 @@ def _discretion(bundle: Bundle) -> list[Problem]:
                     msg = f"{key}: {word!r} must never be visible to a survivor"
                     problems.append(Problem(file, entry.line, msg, "discretion"))
     return problems
+
+
+def _collisions(bundle: Bundle) -> list[Problem]:
+    """A choice that is also a global word would never be chosen: the global intent is
+    heard first ("إيقاف" is both "off" and STOP in Arabic)."""
+    catalogue = bundle.catalogue
+    problems: list[Problem] = []
+    for flow in bundle.flows.values():
+        for node in flow.nodes.values():
+            for choice in node.choices:
+                for language in catalogue.languages():
+                    heard = set(catalogue.words(language, choice.label))
+                    if choice.words:
+                        heard |= set(catalogue.words(language, choice.words))
+                    for intent in GLOBAL_INTENTS:
+                        if intent == choice.value:
+                            continue
+                        langs = _intent_languages(catalogue.languages(), language, intent)
+                        words = {
+                            w for lang in langs for w in catalogue.words(lang, f"match.{intent}")
+                        }
+                        for word in sorted(heard & words):
+                            msg = f"choice {choice.label!r} in {language}: {word!r} is also"
+                            msg += f" the global word for {intent!r}"
+                            problems.append(Problem(flow.file, node.line, msg, "structure"))
+    return problems
+
+
+def _intent_languages(
+    all_languages: tuple[str, ...], language: str, intent: str
+) -> tuple[str, ...]:
+    if intent in HEARD_IN_EVERY_LANGUAGE:
+        return all_languages
+    return (language, SOURCE_LANGUAGE)
 
 
 # -- SMS --------------------------------------------------------------------------------
