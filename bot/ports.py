@@ -6,10 +6,10 @@ Addresses are neutral strings: a Telegram chat id, an E.164 phone number, a loca
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
 
 @dataclass(frozen=True)
@@ -68,3 +68,23 @@ class Clock(Protocol):
 class SystemClock:
     def now(self) -> datetime:
         return datetime.now(UTC)
+
+
+class Acceptor(Protocol):
+    async def accept(self, channel: str, provider_id: str, payload: Mapping[str, Any]) -> bool:
+        """Store a raw payload durably (False: a duplicate). Raises if it could not be stored,
+        in which case the provider must NOT be acknowledged."""
+
+
+@runtime_checkable
+class ChannelRuntime(Protocol):
+    """What a channel with its own traffic (webhooks, polling) adds to `harbour run`."""
+
+    def web_routes(self, inbound: Acceptor) -> Sequence[Any]:
+        """Starlette routes for this channel's webhooks."""
+
+    async def start(self, inbound: Acceptor) -> None:
+        """Begin receiving (start polling, register a webhook). Must return promptly."""
+
+    async def stop(self) -> None:
+        """Stop receiving and release connections."""

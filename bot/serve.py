@@ -11,10 +11,11 @@ import sys
 
 import uvicorn
 
+from bot.adapters import configured_channels
 from bot.adapters.local import LocalChannel
 from bot.bootstrap import build
 from bot.localchat import TerminalChat
-from bot.ports import Channel
+from bot.ports import Channel, ChannelRuntime
 from bot.settings import Settings
 from bot.web import create_app
 
@@ -32,7 +33,7 @@ def stdin_is_chat() -> bool:
 
 
 async def serve(settings: Settings, *, chat: bool) -> int:
-    channels: dict[str, Channel] = {}
+    channels: dict[str, Channel] = configured_channels(settings)
     terminal = TerminalChat(sys.stdout) if settings.local_mode and chat else None
     if settings.local_mode:
         channels["local"] = LocalChannel(terminal.show if terminal else (lambda _m: None))
@@ -40,7 +41,9 @@ async def serve(settings: Settings, *, chat: bool) -> int:
         for name in ("alembic", "uvicorn.error"):
             logging.getLogger(name).setLevel(logging.WARNING)
     harbour = await build(settings, channels)
-    app = create_app(harbour.db, max_body_bytes=settings.max_body_bytes)
+    runtimes = [c for c in channels.values() if isinstance(c, ChannelRuntime)]
+    routes = [route for runtime in runtimes for route in runtime.web_routes(harbour.inbound)]
+    app = create_app(harbour.db, routes, max_body_bytes=settings.max_body_bytes)
     config = uvicorn.Config(
         app,
         host=settings.http_host,
@@ -55,6 +58,8 @@ async def serve(settings: Settings, *, chat: bool) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await harbour.start_background()
+    for runtime in runtimes:
+        await runtime.start(harbour.inbound)
     server_task = asyncio.create_task(server.serve())
     log.info(
         "Harbour is running on http://%s:%d (%s)",
@@ -69,6 +74,8 @@ async def serve(settings: Settings, *, chat: bool) -> int:
         await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
     finally:
         server.should_exit = True
+        for runtime in runtimes:
+            await runtime.stop()
         await harbour.drain(rounds=5)
         await asyncio.gather(server_task, return_exceptions=True)
         for task in waiters:

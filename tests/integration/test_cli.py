@@ -17,8 +17,12 @@ import pytest
 HARBOUR = [sys.executable, "-m", "bot"]
 
 
-def run(args: list[str], env: dict[str, str], stdin: bytes = b"", timeout: float = 90) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(HARBOUR + args, input=stdin, capture_output=True, env=env, timeout=timeout)
+def run(
+    args: list[str], env: dict[str, str], stdin: bytes = b"", timeout: float = 90
+) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        HARBOUR + args, input=stdin, capture_output=True, env=env, timeout=timeout
+    )
 
 
 @pytest.fixture
@@ -28,7 +32,9 @@ def env(tmp_path: Path) -> dict[str, str]:
     return clean
 
 
-@pytest.mark.parametrize("args", [["frobnicate"], ["run", "--bogus"], ["db"], ["flows", "lint"], []])
+@pytest.mark.parametrize(
+    "args", [["frobnicate"], ["run", "--bogus"], ["db"], ["flows", "lint"], []]
+)
 def test_bad_arguments_give_one_line_and_exit_2(env: dict[str, str], args: list[str]) -> None:
     done = run(args, env)
     assert done.returncode == 2
@@ -37,17 +43,24 @@ def test_bad_arguments_give_one_line_and_exit_2(env: dict[str, str], args: list[
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("HARBOUR_HTTP_PORT", "abc"), ("HARBOUR_DATABASE_URL", "::not a url::"),
-     ("HARBOUR_TELEGRAM_MODE", "smoke-signals")],
+    [
+        ("HARBOUR_HTTP_PORT", "abc"),
+        ("HARBOUR_DATABASE_URL", "::not a url::"),
+        ("HARBOUR_TELEGRAM_MODE", "smoke-signals"),
+    ],
 )
-def test_bad_settings_name_the_setting_and_exit_2(env: dict[str, str], name: str, value: str) -> None:
+def test_bad_settings_name_the_setting_and_exit_2(
+    env: dict[str, str], name: str, value: str
+) -> None:
     done = run(["db", "upgrade"], {**env, name: value})
     assert done.returncode == 2
     assert name in done.stderr.decode()
     assert not (Path(env["HARBOUR_DATA_DIR"]) / "harbour.db").exists(), "nothing may start"
 
 
-def test_wrong_key_refuses_to_start_and_changes_nothing(env: dict[str, str], tmp_path: Path) -> None:
+def test_wrong_key_refuses_to_start_and_changes_nothing(
+    env: dict[str, str], tmp_path: Path
+) -> None:
     key_a, key_b = "a" * 43, "b" * 43
     assert run(["db", "upgrade"], {**env, "HARBOUR_SECRET_KEY": key_a}).returncode == 0
     db_file = Path(env["HARBOUR_DATA_DIR"]) / "harbour.db"
@@ -87,19 +100,26 @@ def _free_port() -> int:
 
 def test_local_mode_chat_survives_hostile_input_and_serves_healthz(env: dict[str, str]) -> None:
     port = _free_port()
+    url = f"http://127.0.0.1:{port}/healthz"
     proc = subprocess.Popen(
-        [*HARBOUR, "run"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [*HARBOUR, "run"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         env={**env, "HARBOUR_HTTP_PORT": str(port)},
     )
     try:
         status = None
-        for _ in range(100):
+        deadline = time.monotonic() + 60
+        while status is None and time.monotonic() < deadline and proc.poll() is None:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as resp:  # noqa: S310
+                with urllib.request.urlopen(url, timeout=2) as resp:
                     status = resp.status
-                    break
             except OSError:
                 time.sleep(0.1)
+        if status is None:
+            proc.kill()
+            pytest.fail(f"no /healthz answer; stderr: {proc.communicate()[1].decode()[-1500:]}")
         assert status == 200
         hostile = [b"", b"x" * 10_000, b"\x00\x07\x1b[31mred\x1b[0m", b"\xff\xfe\xc3(", b"menu"]
         # communicate() closes stdin afterwards: end of input ends local mode cleanly
