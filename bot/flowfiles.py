@@ -33,7 +33,8 @@ class FlowError(Exception):
 
 
 class _LineDict(dict[Any, Any]):
-    line = 0
+    line = 0  # where the mapping starts
+    key_lines: dict[Any, int]  # where each key is written
 
 
 class _LineLoader(yaml.SafeLoader):
@@ -43,6 +44,11 @@ class _LineLoader(yaml.SafeLoader):
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _LineDict:
     mapping = _LineDict(loader.construct_mapping(node, deep=True))
     mapping.line = node.start_mark.line + 1
+    mapping.key_lines = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if isinstance(key, str):
+            mapping.key_lines[key] = key_node.start_mark.line + 1
     return mapping
 
 
@@ -79,7 +85,10 @@ class _FlowReader:
         raw_nodes = self.mapping(nodes, top.line, "nodes")
         if raw_nodes is None:
             return None
-        built = {nid: self.node(nid, body) for nid, body in raw_nodes.items()}
+        built = {
+            nid: self.node(nid, body, raw_nodes.key_lines.get(nid, raw_nodes.line))
+            for nid, body in raw_nodes.items()
+        }
         back = top.get("back")
         return Flow(
             name=name,
@@ -90,12 +99,12 @@ class _FlowReader:
             back=back if isinstance(back, str) else None,
         )
 
-    def node(self, node_id: str, raw: object) -> Node | None:
-        body = self.mapping(raw, 0, f"node {node_id!r}")
+    def node(self, node_id: str, raw: object, line: int) -> Node | None:
+        body = self.mapping(raw, line, f"node {node_id!r}")
         if body is None:
             return None
         if "." in node_id or ":" in node_id:
-            self.fail(body.line, f"node id {node_id!r} may not contain '.' or ':'")
+            self.fail(line, f"node id {node_id!r} may not contain '.' or ':'")
         known = {"actions", "router", "exit", "back", "listen_all", "private_input"}
         self.unknown_keys(body, known, f"node {node_id!r}")
         actions = tuple(
@@ -104,9 +113,9 @@ class _FlowReader:
         router = self.router(body.get("router"), actions, body.line)
         exit_to = body.get("exit")
         if router is None and not isinstance(exit_to, str):
-            self.fail(body.line, f"node {node_id!r} needs a router or an exit")
+            self.fail(line, f"node {node_id!r} needs a router or an exit")
         if router is not None and exit_to is not None:
-            self.fail(body.line, f"node {node_id!r} has both a router and an exit")
+            self.fail(line, f"node {node_id!r} has both a router and an exit")
         back = body.get("back")
         return Node(
             id=node_id,
@@ -116,7 +125,8 @@ class _FlowReader:
             back=back if isinstance(back, str) else None,
             listen_all=body.get("listen_all") is True,
             private_input=body.get("private_input") is True,
-            line=body.line,
+            line=line,
+            exit_line=body.key_lines.get("exit", line),
         )
 
     def action(self, raw: object, line: int) -> Action | None:
@@ -189,7 +199,8 @@ class _FlowReader:
         if not wait and OTHER not in categories:
             self.fail(body.line, "a router that does not wait needs an 'other' category")
         targets = {k: v for k, v in categories.items() if isinstance(v, str)}
-        return Router(str(kind), wait, tuple(cases), targets, body.line)
+        lines = {k: categories.key_lines.get(k, categories.line) for k in targets}
+        return Router(str(kind), wait, tuple(cases), targets, body.line, lines)
 
     def case(self, raw: object, line: int, waits: bool) -> Case | None:
         body = self.mapping(raw, line, "case")

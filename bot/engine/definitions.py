@@ -9,7 +9,7 @@ destination to go to next. Every type name is registered in bot.engine.registry.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 OTHER = "other"  # the category taken when no case matches
@@ -46,6 +46,7 @@ class Router:
     cases: tuple[Case, ...]
     categories: Mapping[str, str]  # category -> destination
     line: int = 0
+    category_lines: Mapping[str, int] = field(default_factory=dict)  # for error messages
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class Node:
     listen_all: bool = False  # match words of every language (the language choice)
     private_input: bool = False  # the survivor is typing a new safe word: no duress check
     line: int = 0
+    exit_line: int = 0
 
     @property
     def choices(self) -> tuple[ChoiceDef, ...]:

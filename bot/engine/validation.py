@@ -53,16 +53,17 @@ def validate_bundle(bundle: Bundle) -> list[Problem]:
 
 
 # -- structure ------------------------------------------------------------------------
-def _edges(flow: Flow, node: Node) -> Iterator[tuple[str, Destination]]:
-    """(field text, destination) for every way out of a node."""
+def _edges(flow: Flow, node: Node) -> Iterator[tuple[str, Destination, int]]:
+    """(field text, destination, line) for every way out of a node."""
     if node.exit is not None:
-        yield node.exit, Destination.parse(node.exit, flow.name)
+        yield node.exit, Destination.parse(node.exit, flow.name), node.exit_line
     if node.router is not None:
-        for target in node.router.categories.values():
-            yield target, Destination.parse(target, flow.name)
+        for name, target in node.router.categories.items():
+            line = node.router.category_lines.get(name, node.router.line)
+            yield target, Destination.parse(target, flow.name), line
     for back in (node.back, flow.back):
         if back is not None:
-            yield back, Destination.parse(back, flow.name)
+            yield back, Destination.parse(back, flow.name), node.line
 
 
 def _roots(bundle: Bundle) -> list[tuple[str, str]]:
@@ -85,15 +86,15 @@ def _structure(bundle: Bundle) -> list[Problem]:
         if flow.entry not in flow.nodes:
             problems.append(Problem(flow.file, flow.line, f"entry {flow.entry!r} is not a node"))
         for node in flow.nodes.values():
-            for text, dest in _edges(flow, node):
+            for text, dest, line in _edges(flow, node):
                 if dest.node is None:
                     continue
                 target = bundle.node(dest.flow or "", dest.node)
                 if target is None:
-                    problems.append(Problem(flow.file, node.line, f"dangling exit {text!r}"))
+                    problems.append(Problem(flow.file, line, f"dangling exit {text!r}"))
                 elif dest.mode == "wait" and not target.waits:
                     msg = f"exit {text!r}: 'wait:' needs a node that waits"
-                    problems.append(Problem(flow.file, node.line, msg))
+                    problems.append(Problem(flow.file, line, msg))
     problems += _unreachable(bundle)
     problems += _loops(bundle)
     return problems
@@ -108,7 +109,7 @@ def _unreachable(bundle: Bundle) -> list[Problem]:
             continue
         seen.add(here)
         flow = bundle.flows[here[0]]
-        for _, dest in _edges(flow, flow.nodes[here[1]]):
+        for _, dest, _ in _edges(flow, flow.nodes[here[1]]):
             there = (dest.flow or "", dest.node or "")
             if dest.node is not None and bundle.node(*there) is not None:
                 todo.append(there)
@@ -130,7 +131,7 @@ def _loops(bundle: Bundle) -> list[Problem]:
         flow = bundle.flows[here[0]]
         node = flow.nodes[here[1]]
         if not node.waits:
-            for text, dest in _edges(flow, node):
+            for text, dest, line in _edges(flow, node):
                 there = (dest.flow or "", dest.node or "")
                 if dest.node is None or dest.mode == "wait" or bundle.node(*there) is None:
                     continue
@@ -138,7 +139,7 @@ def _loops(bundle: Bundle) -> list[Problem]:
                     continue
                 if state.get(there) == 1:
                     msg = f"loop without a wait through {text!r}"
-                    problems.append(Problem(flow.file, node.line, msg))
+                    problems.append(Problem(flow.file, line, msg))
                 elif there not in state:
                     visit(there)
         state[here] = 2
