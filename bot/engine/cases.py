@@ -79,6 +79,12 @@ def _free_text(args: tuple[str, ...], node: Node, run: Run) -> bool:
     return run.choice is None and len(typed) >= 2 and not typed.replace(" ", "").isdigit()
 
 
+def looks_like_message(run: Run) -> bool:
+    """A sentence, not a slip on a menu: three words or more. Once onboarded, such text
+    typed anywhere reaches the advocate rather than being answered with a re-prompt."""
+    return _free_text((), Node(""), run) and len(run.normalized.split()) >= 3
+
+
 def _code(args: tuple[str, ...], node: Node, run: Run) -> bool:
     return run.choice is None and extract_code(run) is not None
 

@@ -7,18 +7,21 @@ Order of listening for every message, at every step:
 4. STOP is honoured: only START (and the help above) gets through until then;
 5. a pending "talk to a person?" offer;
 6. global intents (help, person, pause, STOP/START, language, menu/back);
-7. the current node's router; a miss gets a kind re-prompt, two misses an offer of a person.
+7. the current node's router. Text it does not expect: a sentence (once onboarded) goes to
+   the advocate, since survivors just write; anything else gets a kind re-prompt, and two
+   misses in a row an offer of a person.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
 from bot.engine.actions.enrol import JOIN_WORDS_KEY, extract_code
 from bot.engine.actions.say import say_effect
 from bot.engine.bundle import Bundle
-from bot.engine.cases import CASE_TYPES
+from bot.engine.cases import CASE_TYPES, looks_like_message
 from bot.engine.definitions import OTHER, Destination, Node
 from bot.engine.effects import ChannelState, Choice, Effect, Escalate, Relay, Say, SetProfile
 from bot.engine.events import Context, Event, SystemEvent
@@ -29,6 +32,8 @@ from bot.engine.normalize import normalize
 from bot.engine.registry import ACTION_TYPES, HOME_NODE, INTENT_NODES, ONBOARDING_FLOW
 from bot.engine.run import MAX_INPUT_CHARS, Run
 from bot.engine.urgent import detect
+
+log = logging.getLogger(__name__)  # never logs message text: only what went wrong
 
 MAX_STEPS = 64  # node entries per event; flows check rejects cycles that never wait
 MISSES_BEFORE_OFFER = 2
@@ -106,7 +111,11 @@ class Engine:
     def _urgent(self, run: Run) -> bool:
         if run.choice is not None or not run.normalized:
             return False
-        hit = detect(self.bundle.urgent_bank, run.text[:MAX_INPUT_CHARS], run.language)
+        try:
+            hit = detect(self.bundle.urgent_bank, run.text[:MAX_INPUT_CHARS], run.language)
+        except Exception as exc:  # a detector bug must never silence the conversation
+            log.error("urgent detection failed (%s); message handled as not urgent", type(exc))
+            hit = None
         if hit is None:
             return False
         run.effects.append(Escalate(f"phrase:{hit.category}"))
@@ -176,6 +185,10 @@ class Engine:
         if OTHER in router.categories:
             run.misses = 0
             self._follow(run, node, router.categories[OTHER])
+            return
+        if run.onboarded and looks_like_message(run):
+            run.misses = 0
+            run.effects += [Relay(run.text), Say("advocate.sent")]
             return
         if resumed:
             run.effects.append(Say("global.welcome_back"))
