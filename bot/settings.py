@@ -89,8 +89,10 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _check_channels(self) -> Settings:
-        if self.telegram_mode == "webhook" and self.telegram_token and not (
-            self.telegram_webhook_secret
+        if (
+            self.telegram_mode == "webhook"
+            and self.telegram_token
+            and not (self.telegram_webhook_secret)
         ):
             raise ValueError("HARBOUR_TELEGRAM_WEBHOOK_SECRET is required in webhook mode")
         if self.sms_enabled and not self.public_url:

@@ -43,7 +43,9 @@ def _library_noise() -> None:
         'HTTP Request: POST https://api.telegram.org/bot%s/sendMessage "HTTP/1.1 200 OK"',
         CANARY_TOKEN,
     )
-    logging.getLogger("twilio.http_client").info("-- BEGIN Twilio API Request -- To=%s", CANARY_PHONE)
+    logging.getLogger("twilio.http_client").info(
+        "-- BEGIN Twilio API Request -- To=%s", CANARY_PHONE
+    )
     # A warning from a library is kept, but scrubbed.
     logging.getLogger("httpx").warning("retrying https://api.telegram.org/bot%s/x", CANARY_TOKEN)
     logging.getLogger("bot.test").warning("chat %s phone %s", CANARY_CHAT_ID, CANARY_PHONE)
@@ -74,8 +76,12 @@ async def _drive_traffic(settings: Settings, channel: object | None = None) -> N
     harbour, _sent = await start(settings, channels=channels)  # type: ignore[arg-type]
     try:
         await enrol(harbour, CANARY_PHONE, await add_advocate(harbour))
-        for line in (f"hello {CANARY_BODY}", "menu", f"he is here {CANARY_BODY}",
-                     f"call me on {CANARY_PHONE} {CANARY_BODY}"):
+        for line in (
+            f"hello {CANARY_BODY}",
+            "menu",
+            f"he is here {CANARY_BODY}",
+            f"call me on {CANARY_PHONE} {CANARY_BODY}",
+        ):
             await say(harbour, CANARY_PHONE, line)
         await say(harbour, CANARY_CHAT_ID, f"new person {CANARY_BODY}")  # an unknown contact
     finally:
@@ -104,7 +110,7 @@ async def _dump(settings: Settings) -> bytes:
     try:
         async with db.engine.connect() as conn:
             for table in all_tables():
-                rows = (await conn.execute(text(f'SELECT * FROM "{table}"'))).all()  # noqa: S608
+                rows = (await conn.execute(text(f'SELECT * FROM "{table}"'))).all()
                 chunks.extend(repr(tuple(row)) for row in rows)
     finally:
         await db.close()

@@ -68,9 +68,16 @@ async def test_urgent_message_reaches_the_advocate_ahead_of_a_backlog(settings: 
             identity = await uow.people.identity("local", "s1")
             assert identity is not None
             for n in range(300):
-                uow.outbox.add(channel="local", identity_id=identity.id, now=harbour.clock.now(),
-                               payload={"text": f"reminder {n}"}, priority=0)
-        await harbour.inbound.accept("local", "urgent-1", {"from": "s1", "text": "he is here, help"})
+                uow.outbox.add(
+                    channel="local",
+                    identity_id=identity.id,
+                    now=harbour.clock.now(),
+                    payload={"text": f"reminder {n}"},
+                    priority=0,
+                )
+        await harbour.inbound.accept(
+            "local", "urgent-1", {"from": "s1", "text": "he is here, help"}
+        )
         await harbour.inbound.drain()
         await harbour.sender.send_due(limit=3)  # only the first few go out
         first = sent.sent[:3]
@@ -130,7 +137,9 @@ async def test_kill_after_store_loses_nothing(settings: Settings) -> None:
         "HARBOUR_SECRET_KEY": settings.secret_key.get_secret_value(),
         "HARBOUR_DATA_DIR": str(settings.data_dir),
     }
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=60, env=env)
+    done = await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-c", script], capture_output=True, timeout=60, env=env
+    )
     assert done.returncode == -9, done.stderr.decode()[-500:]
 
     harbour, sent = await start(settings)
@@ -147,7 +156,9 @@ async def test_kill_after_store_loses_nothing(settings: Settings) -> None:
         await harbour.close()
 
 
-async def test_send_interrupted_before_recording_is_sent_after_the_lease(settings: Settings) -> None:
+async def test_send_interrupted_before_recording_is_sent_after_the_lease(
+    settings: Settings,
+) -> None:
     harbour, sent = await start(settings)
     try:
         await enrol(harbour, "s1", await add_advocate(harbour))
@@ -190,17 +201,29 @@ class Flaky:
 
 
 async def test_retry_then_blocked_raises_contact_loss(settings: Settings) -> None:
-    channel = Flaky([SendResult(status="retry", error="http_503"),
-                     SendResult(status="failed", error="forbidden", permanent="blocked")])
+    channel = Flaky(
+        [
+            SendResult(status="retry", error="http_503"),
+            SendResult(status="failed", error="forbidden", permanent="blocked"),
+        ]
+    )
     harbour, _ = await start(settings, channels={"local": channel})
     try:
         await enrol(harbour, "s1", await add_advocate(harbour))
         await harbour.inbound.accept("local", "m1", {"from": "s1", "text": "menu"})
         await harbour.drain()
         async with UnitOfWork(harbour.db, harbour.cipher) as uow:
-            row = (await uow.session.execute(select(OutboxItem).where(
-                OutboxItem.identity_id == Identity.id, Identity.survivor_id.is_not(None)
-            ))).scalars().first()
+            row = (
+                (
+                    await uow.session.execute(
+                        select(OutboxItem).where(
+                            OutboxItem.identity_id == Identity.id, Identity.survivor_id.is_not(None)
+                        )
+                    )
+                )
+                .scalars()
+                .first()
+            )
             assert row is not None and row.status == "pending" and row.attempts == 1
             assert row.last_error == "http_503"
             row.next_attempt_at = harbour.clock.now()  # skip the backoff wait

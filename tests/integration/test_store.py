@@ -11,9 +11,8 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import inspect, text
 
-from bot.store.database import open_store
 from bot.settings import ConfigError, Settings, load_settings
-from bot.store.database import KeyRefused, upgrade
+from bot.store.database import KeyRefused, open_store, upgrade
 from bot.store.uow import UnitOfWork
 from tests.conftest import all_tables
 
@@ -34,7 +33,8 @@ async def test_migrations_create_every_table(settings: Settings) -> None:
 
 async def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
     settings = load_settings(
-        database_url=f"sqlite:///{tmp_path / 'h.db'}", data_dir=tmp_path,
+        database_url=f"sqlite:///{tmp_path / 'h.db'}",
+        data_dir=tmp_path,
         secret_key=SecretStr(secrets.token_urlsafe(48)),
     )
     db, _ = await open_store(settings)
@@ -119,8 +119,13 @@ async def _queue_outbox(settings: Settings, count: int) -> tuple[object, object]
         survivor = await uow.people.new_survivor(NOW, status="active")
         identity = await uow.people.add_identity("local", "s1", NOW, survivor=survivor)
         for n in range(count):
-            uow.outbox.add(channel="local", identity_id=identity.id, payload={"text": f"m{n}"},
-                           now=NOW, priority=100 if n == count - 1 else 0)
+            uow.outbox.add(
+                channel="local",
+                identity_id=identity.id,
+                payload={"text": f"m{n}"},
+                now=NOW,
+                priority=100 if n == count - 1 else 0,
+            )
     return db, cipher
 
 

@@ -39,6 +39,7 @@ async def test_healthz_reports_a_database_outage_as_503() -> None:
 async def test_oversized_bodies_get_413_declared_or_streamed(settings: Settings) -> None:
     db, _ = await open_store(settings)
     try:
+
         async def echo(request: Request) -> Response:
             return Response(str(len(await request.body())))
 

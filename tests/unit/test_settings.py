@@ -50,7 +50,9 @@ def test_postgres_url_gets_async_driver(monkeypatch: pytest.MonkeyPatch) -> None
         ("HARBOUR_TRANSLATOR", "babelfish"),
     ],
 )
-def test_bad_value_names_the_setting(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
+def test_bad_value_names_the_setting(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
     monkeypatch.setenv(name, value)
     with pytest.raises(ConfigError, match=name):
         load_settings()
