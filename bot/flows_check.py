@@ -19,9 +19,7 @@ def run_check(flows_dir: Path, locales_dir: Path, out: TextIO) -> int:
     out.write(f"{'language':<9}{'keys':>6}{'reviewed':>10}{'drafted':>9}  longest SMS menu\n")
     for row in summarise(bundle):
         longest = f"{row.longest_sms} segments ({row.longest_key})" if row.longest_key else "-"
-        out.write(
-            f"{row.language:<9}{row.keys:>6}{row.reviewed:>10}{row.drafted:>9}  {longest}\n"
-        )
+        out.write(f"{row.language:<9}{row.keys:>6}{row.reviewed:>10}{row.drafted:>9}  {longest}\n")
     if problems:
         out.write(f"\nflows check: {len(problems)} problem(s)\n")
         return 1
