@@ -12,13 +12,17 @@ from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.adapters.language_detection import LanguageDetector
+from bot.adapters.translator import translator_from_settings
 from bot.engine import Bundle
 from bot.flowfiles import load_bundle
-from bot.ports import Channel, Clock, SystemClock
+from bot.ports import Channel, Clock, SystemClock, Translator
 from bot.services.conversation import ConversationService
 from bot.services.inbound import InboundPipeline
 from bot.services.outbox import OutboxSender
 from bot.services.ratelimit import ChannelPacer, Limits
+from bot.services.relay import RelayPreparer
+from bot.services.staff_commands import StaffCommands
 from bot.services.staff_notices import StaffNotices
 from bot.settings import Settings
 from bot.staff_text import StaffTexts
@@ -46,6 +50,8 @@ class Harbour:
     sender: OutboxSender
     clock: Clock
     outbox_wake: asyncio.Event
+    relay: RelayPreparer
+    relay_wake: asyncio.Event
     stop_event: asyncio.Event = field(default_factory=asyncio.Event)
     scheduler: AsyncIOScheduler | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -54,7 +60,8 @@ class Harbour:
         """Process every queued message and send everything due (simulate, tests, shutdown)."""
         for _ in range(rounds):
             await self.inbound.drain()
-            if not await self.sender.send_due():
+            prepared = await self.relay.prepare_due()
+            if not await self.sender.send_due() and not prepared:
                 return
 
     async def start_background(self) -> None:
@@ -63,6 +70,7 @@ class Harbour:
         await self.inbound.recover()
         self.tasks.append(asyncio.create_task(self.inbound.run(self.stop_event)))
         self.tasks.append(asyncio.create_task(self.sender.run(self.outbox_wake, self.stop_event)))
+        self.tasks.append(asyncio.create_task(self.relay.run(self.relay_wake, self.stop_event)))
         scheduler = AsyncIOScheduler(timezone="UTC")
         # APScheduler only sets the pace; the database says what is due.
         scheduler.add_job(
@@ -108,7 +116,8 @@ def default_pacers(settings: Settings) -> dict[str, ChannelPacer]:
     return {
         # Telegram: 30 messages a second per bot, 1 a second per chat; stay just under.
         "telegram": ChannelPacer(Limits(per_second=29.0, per_address_interval=1.05)),
-        "sms": ChannelPacer(Limits(per_second=1.0, per_address_interval=1.0)),
+        # SMS: the sending number's rate (1 a second for a long code unless Twilio raised it).
+        "sms": ChannelPacer(Limits(per_second=settings.sms_per_second, per_address_interval=1.0)),
     }
 
 
@@ -119,14 +128,26 @@ async def build(
     clock: Clock | None = None,
     bundle: Bundle | None = None,
     pacers: Mapping[str, ChannelPacer] | None = None,
+    translator: Translator | None = None,
 ) -> Harbour:
     clock = clock or SystemClock()
     bundle = bundle or load_bundle(FLOWS_DIR, LOCALES_DIR)
     texts = StaffTexts.load(LOCALES_DIR / "staff")
     db, cipher = await open_store(settings)
     notices = StaffNotices(texts)
-    conversations = ConversationService(db, cipher, bundle, channels, notices, clock)
-    wake = asyncio.Event()
+    commands = StaffCommands(texts, bundle)
+    conversations = ConversationService(db, cipher, bundle, channels, notices, commands, clock)
+    wake, relay_wake = asyncio.Event(), asyncio.Event()
+    relay = RelayPreparer(
+        db,
+        cipher,
+        translator or translator_from_settings(settings),
+        LanguageDetector(),
+        texts,
+        lambda key, language: bundle.catalogue.text(language, key),
+        clock,
+        released=wake,
+    )
     sender = OutboxSender(
         db,
         cipher,
@@ -143,8 +164,10 @@ async def build(
         bundle=bundle,
         channels=dict(channels),
         conversations=conversations,
-        inbound=InboundPipeline(conversations, clock, wake),
+        inbound=InboundPipeline(conversations, clock, wake, relay_wake),
         sender=sender,
         clock=clock,
         outbox_wake=wake,
+        relay=relay,
+        relay_wake=relay_wake,
     )

@@ -19,6 +19,7 @@ from bot.engine import Bundle, Engine, render
 from bot.engine.effects import ChannelState, Effect, Enrol, Escalate, Record, Relay, Say, SetProfile
 from bot.engine.events import Context, Event, SystemEvent, UserInput
 from bot.ports import Channel, Clock, InboundMessage
+from bot.services.staff_commands import StaffCommands
 from bot.services.staff_notices import StaffNotices
 from bot.services.staff_routing import PRIORITY_REPLY, PRIORITY_URGENT
 from bot.services.text_input import clean_text
@@ -54,6 +55,7 @@ class ConversationService:
         bundle: Bundle,
         channels: Mapping[str, Channel],
         staff: StaffNotices,
+        commands: StaffCommands,
         clock: Clock,
     ) -> None:
         self.db = db
@@ -62,6 +64,7 @@ class ConversationService:
         self.engine = Engine(bundle)
         self.channels = channels
         self.staff = staff
+        self.commands = commands
         self.clock = clock
 
     def unit_of_work(self) -> UnitOfWork:
@@ -97,7 +100,9 @@ class ConversationService:
     ) -> None:
         identity = await uow.people.identity(channel.name, inbound.address)
         if identity is not None and identity.staff_id is not None:
-            await self.staff.staff_message(uow, now, identity, inbound)
+            staff = await uow.people.staff(identity.staff_id)
+            if staff is not None:
+                await self.commands.handle(uow, now, identity, staff, inbound)
             return
         if identity is None:
             identity, survivor = await self._intake(uow, now, channel, inbound)

@@ -24,11 +24,16 @@ MAX_PROCESS_ATTEMPTS = 5
 
 class InboundPipeline:
     def __init__(
-        self, conversations: ConversationService, clock: Clock, sent: asyncio.Event
+        self,
+        conversations: ConversationService,
+        clock: Clock,
+        outbox_wake: asyncio.Event,
+        relay_wake: asyncio.Event,
     ) -> None:
         self.conversations = conversations
         self.clock = clock
-        self.outbox_wake = sent
+        self.outbox_wake = outbox_wake
+        self.relay_wake = relay_wake
         self._queue: asyncio.Queue[int] = asyncio.Queue()
 
     async def accept(self, channel: str, provider_id: str, payload: Mapping[str, Any]) -> bool:
@@ -44,6 +49,7 @@ class InboundPipeline:
         try:
             if await self.conversations.process(inbox_id):
                 self.outbox_wake.set()
+                self.relay_wake.set()
         except Exception as exc:
             log.exception("processing inbox %d failed", inbox_id)
             await self._record_failure(inbox_id, type(exc).__name__)

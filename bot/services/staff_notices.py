@@ -9,10 +9,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.engine.effects import Escalate, Record
-from bot.ports import InboundMessage
 from bot.services.staff_routing import PRIORITY_REPLY, PRIORITY_URGENT, notify_staff
 from bot.staff_text import StaffTexts
-from bot.store.models import Identity, Staff, Survivor
+from bot.store.models import Staff, Survivor
 from bot.store.uow import UnitOfWork
 
 
@@ -51,14 +50,25 @@ class StaffNotices:
         )
 
     async def relay(self, uow: UnitOfWork, now: datetime, survivor: Survivor, text: str) -> None:
-        def build(staff: Staff) -> str:
+        """Queue the survivor's words for their advocate. The row waits as 'preparing' until
+        bot.services.relay has detected the language and translated it (or given up)."""
+
+        def build(staff: Staff) -> str:  # what is sent if preparation never improves on it
             return self.texts.text(
-                "staff.relay",
+                "staff.relay_untranslated",
                 staff.language,
                 case=survivor.case_code,
                 language=survivor.language or "?",
-                text=text,
+                original=text,
             )
+
+        def extra(staff: Staff) -> dict[str, object]:
+            return {
+                "original": text,
+                "language": survivor.language or "",
+                "staff_language": staff.language,
+                "direction": "to_staff",
+            }
 
         await notify_staff(
             uow,
@@ -67,7 +77,8 @@ class StaffNotices:
             kind="relay",
             build=build,
             priority=PRIORITY_REPLY,
-            extra={"original": text, "language": survivor.language or ""},
+            per_staff=extra,
+            status="preparing",
         )
         uow.audit.record("system", "relay.to_staff", now, survivor_id=survivor.id)
 
@@ -131,20 +142,3 @@ class StaffNotices:
             )
 
         await notify_staff(uow, survivor, now, kind="alert", build=build)
-
-    async def staff_message(
-        self, uow: UnitOfWork, now: datetime, identity: Identity, inbound: InboundMessage
-    ) -> None:
-        """A message from a staff member. Advocate commands arrive with the advocate-link work;
-        until then staff get a plain answer, and nothing they send reaches a survivor."""
-        staff = await uow.people.staff(identity.staff_id or 0)
-        language = staff.language if staff else "en"
-        uow.outbox.add(
-            channel=identity.channel,
-            identity_id=identity.id,
-            now=now,
-            kind="message",
-            priority=PRIORITY_REPLY,
-            payload={"text": self.texts.text("staff.not_understood", language)},
-        )
-        uow.audit.record(f"staff:{staff.handle if staff else '?'}", "staff.message", now)

@@ -8,7 +8,7 @@ because nobody was found: that is logged loudly and audited.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -62,6 +62,8 @@ async def notify_staff(
     build: Any,
     priority: int = PRIORITY_REPLY,
     extra: Mapping[str, Any] | None = None,
+    per_staff: Callable[[Staff], Mapping[str, Any]] | None = None,
+    status: str = "pending",
 ) -> list[Staff]:
     """Queue a notice for each responsible staff member. `build(staff)` returns its text,
     so each person gets it in their own language. Returns who was notified."""
@@ -71,6 +73,8 @@ async def notify_staff(
         if identity is None:
             continue
         payload = {"text": build(staff), "case": survivor.case_code, **(extra or {})}
+        if per_staff is not None:
+            payload.update(per_staff(staff))
         uow.outbox.add(
             channel=identity.channel,
             identity_id=identity.id,
@@ -79,6 +83,7 @@ async def notify_staff(
             kind=kind,
             priority=priority,
             survivor_id=survivor.id,
+            status=status,
         )
         notified.append(staff)
     if not notified:

@@ -18,6 +18,7 @@ from bot.store.models import EnrolmentCode, Identity, Staff, Survivor
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 ADDRESS = "identity.address"
 ENROL_CODE = "enrolment.code"
+CLOSED_STATUSES = ("merged", "erased")
 
 
 def new_code(length: int) -> str:
@@ -105,6 +106,32 @@ class People:
 
     async def active_staff(self, role: str) -> list[Staff]:
         stmt = select(Staff).where(Staff.role == role, Staff.active.is_(True)).order_by(Staff.id)
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def staff_covered_by(self, staff_id: int, now: datetime) -> list[Staff]:
+        """Colleagues who are away now and named this staff member as their cover."""
+        stmt = select(Staff).where(
+            Staff.cover_id == staff_id, Staff.away_until.is_not(None), Staff.away_until > now
+        )
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def caseload(self, staff_ids: list[int]) -> list[Survivor]:
+        stmt = (
+            select(Survivor)
+            .where(Survivor.advocate_id.in_(staff_ids), Survivor.status.not_in(CLOSED_STATUSES))
+            .order_by(Survivor.case_code)
+        )
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def all_staff(self) -> list[Staff]:
+        return list((await self.session.execute(select(Staff).order_by(Staff.handle))).scalars())
+
+    async def all_survivors(self) -> list[Survivor]:
+        stmt = (
+            select(Survivor)
+            .where(Survivor.status.not_in(CLOSED_STATUSES))
+            .order_by(Survivor.case_code)
+        )
         return list((await self.session.execute(stmt)).scalars())
 
     async def add_staff(self, handle: str, role: str, language: str, now: datetime) -> Staff:

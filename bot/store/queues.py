@@ -104,6 +104,7 @@ class Outbox:
         kind: str = "message",
         priority: int = 0,
         survivor_id: int | None = None,
+        status: str = "pending",  # "preparing": a relay waiting for its translation
     ) -> OutboxItem:
         item = OutboxItem(
             channel=channel,
@@ -112,7 +113,7 @@ class Outbox:
             kind=kind,
             priority=priority,
             payload_enc=self.cipher.encrypt_text(json.dumps(payload), OUTBOX_PAYLOAD),
-            status="pending",
+            status=status,
             attempts=0,
             next_attempt_at=now,
             created_at=now,
