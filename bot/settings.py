@@ -51,6 +51,7 @@ class Settings(BaseSettings):
     twilio_from: str | None = None
     twilio_api_url: str = "https://api.twilio.com"
     public_url: str | None = None
+    sms_per_second: float = Field(default=1.0, gt=0, le=100)
 
     translator: Literal["none", "libre", "google"] = "none"
     libretranslate_url: str | None = None
