@@ -32,7 +32,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 10.0
 # Twilio's own opt-in words: after one of them the carrier lets our messages through again.
-CARRIER_OPT_IN = frozenset({"start", "unstop", "yes"})
+# ("YES" is one of them too, but here it also answers questions: it is left to the engine.)
+CARRIER_OPT_IN = frozenset({"start", "unstop"})
 
 
 class SmsChannel:

@@ -114,6 +114,10 @@ class ConversationService:
                 survivor = found
         text = clean_text(inbound.text)
         survivor.last_inbound_at = now
+        if identity.status == "opted_out" and inbound.meta.get("resubscribed"):
+            # The provider lets messages through again (SMS: the carrier's START), even if
+            # the opt-out reached us only as a failed send and never as a STOP.
+            identity.status = "active"
         if survivor.status == "paused":
             survivor.status = "active"  # writing again ends a pause
         uow.messages.add(
