@@ -5,6 +5,8 @@ Input, one per line on stdin:
                                                  enrolled with the demo advocate)
     {"from": "s1", "text": "...", "language": "pl"}   sets the language on a first line
     {"from": "s1", "choice": "menu.help"}        presses a button by its value
+    {"from": "advocate", "to": "s1", "text": "..."}   the demo advocate answers survivor s1
+    {"from": "advocate", "text": "/cases"}       the demo advocate sends a command
     hello                                        a plain line: {"from": "demo", "text": "hello"}
 Output, one per outbound event, in order:
     {"to": "s1", "kind": "message", "text": "...", "choices": ["...", ...]}
@@ -96,12 +98,35 @@ def parse_line(line: str) -> dict[str, Any] | str:
     return data
 
 
+async def ensure_demo_advocate(harbour: Harbour) -> int:
+    async with UnitOfWork(harbour.db, harbour.cipher) as uow:
+        now = harbour.clock.now()
+        advocate = await uow.people.staff_by_handle(DEMO_ADVOCATE)
+        if advocate is None:
+            advocate = await uow.people.add_staff(DEMO_ADVOCATE, "advocate", "en", now)
+            await uow.people.add_identity("local", f"advocate:{DEMO_ADVOCATE}", now, staff=advocate)
+        return advocate.id
+
+
+def advocate_line(transcript: Transcript, line: dict[str, Any]) -> dict[str, Any] | str:
+    """An advocate line as the demo advocate's own message: "#CASE text" naming a survivor."""
+    text = str(line.get("text", ""))
+    target = line.get("to")
+    if target is None:
+        return {"from": f"advocate:{DEMO_ADVOCATE}", "text": text}
+    case = next((c for c, s in transcript.survivor_of_case.items() if s == target), None)
+    if case is None:
+        return f"no survivor {target!r} has written yet"
+    return {"from": f"advocate:{DEMO_ADVOCATE}", "text": f"#{case} {text}"}
+
+
 async def ensure_survivor(
     harbour: Harbour, transcript: Transcript, sender: str, language: str | None
 ) -> None:
     """A new id is a new survivor, already enrolled with the demo advocate."""
     if sender in transcript.survivor_of_case.values():
         return
+    advocate_id = await ensure_demo_advocate(harbour)
     async with UnitOfWork(harbour.db, harbour.cipher) as uow:
         now = harbour.clock.now()
         identity = await uow.people.identity("local", sender)
@@ -110,12 +135,8 @@ async def ensure_survivor(
             if survivor is not None:
                 transcript.survivor_of_case[survivor.case_code] = sender
                 return
-        advocate = await uow.people.staff_by_handle(DEMO_ADVOCATE)
-        if advocate is None:
-            advocate = await uow.people.add_staff(DEMO_ADVOCATE, "advocate", "en", now)
-            await uow.people.add_identity("local", f"advocate:{DEMO_ADVOCATE}", now, staff=advocate)
         survivor = await uow.people.new_survivor(
-            now, status="active", language=language, advocate_id=advocate.id
+            now, status="active", language=language, advocate_id=advocate_id
         )
         survivor.allowed_channels = ["local"]
         await uow.people.add_identity("local", sender, now, survivor=survivor)
@@ -144,8 +165,16 @@ async def simulate(stdin: TextIO, stdout: TextIO, stderr: TextIO, database: str 
                 if isinstance(parsed, str):
                     stderr.write(f"simulate: line {number}: {parsed}; skipped\n")
                     continue
-                sender = parsed["from"]
-                await ensure_survivor(harbour, transcript, sender, parsed.get("language"))
+                if parsed["from"] == "advocate":
+                    await ensure_demo_advocate(harbour)
+                    parsed = advocate_line(transcript, parsed)
+                    if isinstance(parsed, str):
+                        stderr.write(f"simulate: line {number}: {parsed}; skipped\n")
+                        continue
+                else:
+                    await ensure_survivor(
+                        harbour, transcript, parsed["from"], parsed.get("language")
+                    )
                 await harbour.inbound.accept("local", uuid.uuid4().hex, parsed)
                 await harbour.drain()
         finally:
