@@ -18,10 +18,14 @@ from typing import Any
 from bot.engine import Bundle, Engine, render
 from bot.engine.effects import ChannelState, Effect, Enrol, Escalate, Record, Relay, Say, SetProfile
 from bot.engine.events import Context, Event, SystemEvent, UserInput
+from bot.engine.run import MAX_INPUT_CHARS
+from bot.engine.urgent import detect
 from bot.ports import Channel, Clock, InboundMessage
 from bot.services.staff_commands import StaffCommands
 from bot.services.staff_notices import StaffNotices
 from bot.services.staff_routing import PRIORITY_REPLY, PRIORITY_URGENT
+from bot.services.telegram_media import Media, pass_media_on
+from bot.services.telegram_safety import Report, queue_clear
 from bot.services.text_input import clean_text
 from bot.store.crypto import Cipher
 from bot.store.database import Database
@@ -120,6 +124,9 @@ class ConversationService:
             identity.status = "active"
         if survivor.status == "paused":
             survivor.status = "active"  # writing again ends a pause
+        turn = Turn(uow, now, channel, identity, survivor, inbox_id)
+        if inbound.kind != "text" and await self._telegram_media_or_clear(turn, inbound, text):
+            return
         uow.messages.add(
             survivor_id=survivor.id,
             direction="in",
@@ -128,7 +135,6 @@ class ConversationService:
             now=now,
             inbox_id=inbox_id,
         )
-        turn = Turn(uow, now, channel, identity, survivor, inbox_id)
         event: Event = UserInput(text=text, choice=inbound.choice)
         state: dict[str, Any] | None = await uow.conversations.load(survivor.id)
         for _ in range(MAX_FOLLOW_UPS):
@@ -301,4 +307,66 @@ class ConversationService:
             turn.now,
             survivor_id=survivor.id,
             channel=turn.channel.name,
+        )
+
+    # -- Telegram only: media is passed on, /clear wipes the phone's copy of the chat ----------
+    async def _telegram_media_or_clear(
+        self, turn: Turn, inbound: InboundMessage, text: str
+    ) -> bool:
+        """Telegram media and /clear never reach the engine. False: not one of those."""
+        if turn.channel.name != "telegram":
+            return False
+        if inbound.kind == "media":
+            await self._telegram_media(turn, inbound, text)
+            return True
+        if inbound.kind == "command" and text.split(" ", 1)[0].lower() == "/clear":
+            await self._telegram_clear(turn, inbound, text)
+            return True
+        return False
+
+    async def _telegram_media(self, turn: Turn, inbound: InboundMessage, caption: str) -> None:
+        media = Media(
+            kind=str(inbound.meta.get("media", "media")),
+            chat_id=int(inbound.meta["chat_id"]),
+            message_id=int(inbound.meta["message_id"]),
+            caption=caption,
+        )
+        self._telegram_history_row(turn, f"[{media.kind}] {caption}".strip())
+        await pass_media_on(turn.uow, turn.now, turn.survivor, media, self.staff.texts)
+        # A caption is words like any others: urgent ones still raise the alarm.
+        hit = detect(self.bundle.urgent_bank, caption[:MAX_INPUT_CHARS], turn.survivor.language)
+        if hit is not None:
+            escalation = Escalate(f"phrase:{hit.category}")
+            await self.staff.escalate(turn.uow, turn.now, turn.survivor, escalation)
+            self._say(turn, Say("help.now", urgent=True))
+        self._say(turn, Say("telegram.media_passed_on"))
+
+    async def _telegram_clear(self, turn: Turn, inbound: InboundMessage, text: str) -> None:
+        self._telegram_history_row(turn, text)
+        catalogue, language = self.bundle.catalogue, turn.survivor.language
+        report = Report(
+            chat_id=int(inbound.address),
+            all_deleted=catalogue.text(language, "telegram.clear_done"),
+            some_left=catalogue.text(language, "telegram.clear_partial"),
+        )
+        own = inbound.meta.get("message_id")
+        count = await queue_clear(
+            turn.uow,
+            turn.now,
+            turn.identity,
+            report=report,
+            also=(own,) if isinstance(own, int) else (),
+        )
+        turn.uow.audit.record(
+            "survivor", "telegram.clear", turn.now, survivor_id=turn.survivor.id, messages=count
+        )
+
+    def _telegram_history_row(self, turn: Turn, body: str) -> None:
+        turn.uow.messages.add(
+            survivor_id=turn.survivor.id,
+            direction="in",
+            channel=turn.channel.name,
+            body=body,
+            now=turn.now,
+            inbox_id=turn.inbox_id,
         )
