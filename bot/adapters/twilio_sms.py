@@ -64,6 +64,7 @@ class SmsChannel:
         )
         self._client: Client | None = None
         self._stopped = False
+        self.receipt_wait = 2.0  # seconds to look for the send a receipt overtook
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SmsChannel:
@@ -118,7 +119,7 @@ class SmsChannel:
     # -- ChannelRuntime -----------------------------------------------------------------
     def web_routes(self, inbound: Acceptor) -> Sequence[Route]:
         receipts = (
-            DeliveryReceipts.for_pipeline(inbound, self.name)
+            DeliveryReceipts.for_pipeline(inbound, self.name, unknown_wait=self.receipt_wait)
             if isinstance(inbound, InboundPipeline)
             else None
         )

@@ -61,10 +61,19 @@ class DeliveryReceipts:
         self.unknown_wait = unknown_wait
 
     @classmethod
-    def for_pipeline(cls, inbound: InboundPipeline, channel: str = "sms") -> DeliveryReceipts:
+    def for_pipeline(
+        cls, inbound: InboundPipeline, channel: str = "sms", *, unknown_wait: float = 2.0
+    ) -> DeliveryReceipts:
         """Receipts written to the same store the inbound pipeline uses."""
         service = inbound.conversations
-        return cls(service.db, service.cipher, service.staff, service.clock, channel=channel)
+        return cls(
+            service.db,
+            service.cipher,
+            service.staff,
+            service.clock,
+            channel=channel,
+            unknown_wait=unknown_wait,
+        )
 
     async def record(self, receipt: Receipt) -> bool:
         """Apply one receipt. False when no outbox row carries that id (yet).
