@@ -32,6 +32,7 @@ CHATTY_LIBRARIES = (
     "aiosqlite",
     "urllib3",
     "deep_translator",
+    "alembic",  # migration progress is noise in a terminal
 )
 
 _BOT_TOKEN = re.compile(r"\b\d{5,}:[A-Za-z0-9_-]{20,}")

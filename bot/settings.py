@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     telegram_api_url: str = "https://api.telegram.org"
     telegram_mode: Literal["polling", "webhook"] = "polling"
     telegram_webhook_secret: SecretStr | None = None
+    telegram_bot_username: str | None = None  # for enrolment deep links (t.me/<name>?start=)
 
     twilio_account_sid: str | None = None
     twilio_auth_token: SecretStr | None = None
