@@ -52,6 +52,7 @@ class DeliveryReceipts:
         *,
         channel: str = "sms",
         unknown_wait: float = 2.0,
+        outbox_wake: asyncio.Event | None = None,
     ) -> None:
         self.db = db
         self.cipher = cipher
@@ -59,6 +60,7 @@ class DeliveryReceipts:
         self.clock = clock
         self.channel = channel
         self.unknown_wait = unknown_wait
+        self.outbox_wake = outbox_wake  # set when an alert was queued, so it goes out now
 
     @classmethod
     def for_pipeline(
@@ -73,6 +75,7 @@ class DeliveryReceipts:
             service.clock,
             channel=channel,
             unknown_wait=unknown_wait,
+            outbox_wake=inbound.outbox_wake,
         )
 
     async def record(self, receipt: Receipt) -> bool:
@@ -142,3 +145,5 @@ class DeliveryReceipts:
         else:
             reason, error = "undelivered", str(receipt.error_code or receipt.status)
         await self.notices.contact_loss(uow, now, survivor, reason, self.channel, error=error)
+        if self.outbox_wake is not None:
+            self.outbox_wake.set()  # harmless if set before the commit: the sender polls too
