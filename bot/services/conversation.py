@@ -192,6 +192,9 @@ class ConversationService:
                     self._set_profile(turn, effect)
                 case Enrol():
                     follow_up = await self._enrol(turn, effect.code)
+                case ChannelState() if effect.status == "active":
+                    # START: the channel is on again before its "welcome back" is said.
+                    await self._change_channel_state(turn, effect.status)
                 case ChannelState():
                     channel_changes.append(effect)
                 case Record():
