@@ -66,3 +66,9 @@ async def say(harbour: Harbour, address: str, text: str, provider_id: str | None
     )
     await harbour.drain()
     return stored
+
+
+async def onboard(harbour: Harbour, address: str) -> None:
+    """Walk an enrolled survivor through the safety check and consent to the main menu."""
+    for text in ("hello", "1", "1"):
+        await say(harbour, address, text)
