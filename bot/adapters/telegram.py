@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
@@ -44,6 +45,9 @@ SEND_POOL = 128
 
 def build_bot(token: str, api_url: str) -> RawUpdatesBot:
     """A Bot for `api_url` (e.g. https://api.telegram.org or http://127.0.0.1:8081)."""
+    # PTB 22 warns whenever it builds a RetryAfter unless time periods are timedeltas, the
+    # behaviour its next major version makes the default. Opt in (unless set otherwise).
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
     sending = HTTPXRequest(
         connection_pool_size=SEND_POOL,
         connect_timeout=5.0,
