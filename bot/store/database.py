@@ -76,7 +76,7 @@ def _alembic_config() -> Config:
     return config
 
 
-async def upgrade(db: Database, revision: str = "head") -> None:
+async def upgrade(db: Database, revision: str = "heads") -> None:
     """Apply Alembic migrations on the given database (what `harbour db upgrade` runs)."""
 
     def run(connection: Connection) -> None:
