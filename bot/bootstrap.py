@@ -8,6 +8,7 @@ import asyncio
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -16,10 +17,11 @@ from bot.adapters.language_detection import LanguageDetector
 from bot.adapters.translator import translator_from_settings
 from bot.engine import Bundle
 from bot.flowfiles import load_bundle
-from bot.ports import Channel, Clock, SystemClock, Translator
+from bot.ports import Channel, Clock, SystemClock, Ticker, Translator
 from bot.services.conversation import ConversationService
 from bot.services.inbound import InboundPipeline
 from bot.services.outbox import OutboxSender
+from bot.services.pacemaker import Pacemaker
 from bot.services.ratelimit import ChannelPacer, Limits
 from bot.services.relay import RelayPreparer
 from bot.services.staff_commands import StaffCommands
@@ -52,6 +54,7 @@ class Harbour:
     outbox_wake: asyncio.Event
     relay: RelayPreparer
     relay_wake: asyncio.Event
+    pacemaker: Pacemaker
     stop_event: asyncio.Event = field(default_factory=asyncio.Event)
     scheduler: AsyncIOScheduler | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -63,6 +66,12 @@ class Harbour:
             prepared = await self.relay.prepare_due()
             if not await self.sender.send_due() and not prepared:
                 return
+
+    async def run_due(self) -> datetime | None:
+        """Run every periodic job once at the clock's time, then send what they queued."""
+        due = await self.pacemaker.tick_all()
+        await self.drain()
+        return due
 
     async def start_background(self) -> None:
         """Recover leftovers, then run the inbound worker, the outbox loop and the scheduler."""
@@ -97,6 +106,7 @@ class Harbour:
             max_instances=1,
             coalesce=True,
         )
+        self.pacemaker.schedule(scheduler)
         scheduler.start()
         self.scheduler = scheduler
 
@@ -157,6 +167,8 @@ async def build(
         clock,
         max_attempts=settings.outbox_max_attempts,
     )
+    # The periodic jobs (reminders, re-alerts, retention...): each area adds its ticker here.
+    periodic: list[Ticker] = []
     return Harbour(
         settings=settings,
         db=db,
@@ -170,4 +182,5 @@ async def build(
         outbox_wake=wake,
         relay=relay,
         relay_wake=relay_wake,
+        pacemaker=Pacemaker(periodic, clock),
     )

@@ -88,3 +88,26 @@ class ChannelRuntime(Protocol):
 
     async def stop(self) -> None:
         """Stop receiving and release connections."""
+
+
+class ManualClock:
+    """A clock that moves only when told: `harbour simulate` and tests use it to travel in time."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self._now = start or datetime.now(UTC)
+
+    def now(self) -> datetime:
+        return self._now
+
+    def set(self, when: datetime) -> None:
+        if when.tzinfo is None:
+            raise ValueError("naive datetime")
+        self._now = when
+
+
+class Ticker(Protocol):
+    """A periodic job (reminders, re-alerts, check-ins, purge). It does what is due at `now`,
+    reading only the database, and returns when it next has something due (None: nothing
+    scheduled). Jobs carry ids only, never message text."""
+
+    async def tick(self, now: datetime) -> datetime | None: ...

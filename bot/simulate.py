@@ -7,6 +7,8 @@ Input, one per line on stdin:
     {"from": "s1", "choice": "menu.help"}        presses a button by its value
     {"from": "advocate", "to": "s1", "text": "..."}   the demo advocate answers survivor s1
     {"from": "advocate", "text": "/cases"}       the demo advocate sends a command
+    {"advance": "25h"}                           moves the virtual clock (s, m, h, d) and runs
+                                                 every job that falls due on the way
     hello                                        a plain line: {"from": "demo", "text": "hello"}
 Output, one per outbound event, in order:
     {"to": "s1", "kind": "message", "text": "...", "choices": ["...", ...]}
@@ -21,6 +23,7 @@ import secrets
 import sys
 import tempfile
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -28,7 +31,7 @@ from pydantic import SecretStr
 
 from bot.adapters.local import LocalChannel
 from bot.bootstrap import Harbour, build
-from bot.ports import OutboundMessage
+from bot.ports import ManualClock, OutboundMessage
 from bot.settings import Settings, load_settings
 from bot.store.uow import UnitOfWork
 
@@ -90,6 +93,8 @@ def parse_line(line: str) -> dict[str, Any] | str:
         return {"from": "demo", "text": line.rstrip("\r\n")}
     if not isinstance(data, dict):
         return "each line must be a JSON object"
+    if "advance" in data:
+        return data
     sender = data.get("from")
     if not isinstance(sender, str) or not sender.strip():
         return 'a line needs "from"'
@@ -144,6 +149,26 @@ async def ensure_survivor(
         transcript.survivor_of_case[survivor.case_code] = sender
 
 
+def parse_duration(text: str) -> timedelta | None:
+    units = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+    number, unit = text[:-1], text[-1:]
+    if unit not in units or not number.isdigit():
+        return None
+    return timedelta(**{units[unit]: int(number)})
+
+
+async def advance(harbour: Harbour, clock: ManualClock, step: timedelta) -> None:
+    """Move time forward, stopping at every moment a job falls due, and run what is due."""
+    target = clock.now() + step
+    while True:
+        due = await harbour.run_due()
+        if clock.now() >= target:
+            return
+        if due is None or due > target:
+            due = target
+        clock.set(max(due, clock.now() + timedelta(seconds=1)))
+
+
 async def simulate(stdin: TextIO, stdout: TextIO, stderr: TextIO, database: str | None) -> int:
     with tempfile.TemporaryDirectory(prefix="harbour-sim-") as tmp:
         # A given database keeps the configured data dir, where its local key lives.
@@ -158,12 +183,20 @@ async def simulate(stdin: TextIO, stdout: TextIO, stderr: TextIO, database: str 
             )
         transcript = Transcript(stdout)
         channel = LocalChannel(transcript.deliver, render_as="telegram")
-        harbour = await build(settings, {"local": channel}, pacers={})
+        clock = ManualClock(datetime.now(UTC).replace(second=0, microsecond=0))
+        harbour = await build(settings, {"local": channel}, pacers={}, clock=clock)
         try:
             for number, line in enumerate(stdin, start=1):
                 parsed = parse_line(line)
                 if isinstance(parsed, str):
                     stderr.write(f"simulate: line {number}: {parsed}; skipped\n")
+                    continue
+                if "advance" in parsed:
+                    step = parse_duration(str(parsed["advance"]))
+                    if step is None:
+                        stderr.write(f"simulate: line {number}: bad advance (e.g. 30m, 25h, 2d)\n")
+                    else:
+                        await advance(harbour, clock, step)
                     continue
                 if parsed["from"] == "advocate":
                     await ensure_demo_advocate(harbour)
