@@ -342,7 +342,7 @@ class ConversationService:
             escalation = Escalate(f"phrase:{hit.category}")
             await self.staff.escalate(turn.uow, turn.now, turn.survivor, escalation)
             self._say(turn, Say("help.now", urgent=True))
-        self._say(turn, Say("telegram.media_passed_on"))
+        self._say(turn, Say("advocate.sent"))  # the reviewed "passed on" text
 
     async def _telegram_clear(self, turn: Turn, inbound: InboundMessage, text: str) -> None:
         self._telegram_history_row(turn, text)
