@@ -8,7 +8,7 @@ import asyncio
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -19,14 +19,17 @@ from bot.engine import Bundle
 from bot.flowfiles import load_bundle
 from bot.ports import Channel, Clock, SystemClock, Ticker, Translator
 from bot.services.conversation import ConversationService
+from bot.services.escalation import Escalations, EscalationTicker
 from bot.services.inbound import InboundPipeline
 from bot.services.outbox import OutboxSender
 from bot.services.pacemaker import Pacemaker
 from bot.services.ratelimit import ChannelPacer, Limits
 from bot.services.relay import RelayPreparer
+from bot.services.rota import OfficeHours, RotaError
 from bot.services.staff_commands import StaffCommands
 from bot.services.staff_notices import StaffNotices
-from bot.settings import Settings
+from bot.services.staff_routing import PRIORITY_URGENT
+from bot.settings import ConfigError, Settings
 from bot.staff_text import StaffTexts
 from bot.store.crypto import Cipher
 from bot.store.database import Database, open_store
@@ -55,6 +58,7 @@ class Harbour:
     relay: RelayPreparer
     relay_wake: asyncio.Event
     pacemaker: Pacemaker
+    urgent_wake: asyncio.Event
     stop_event: asyncio.Event = field(default_factory=asyncio.Event)
     scheduler: AsyncIOScheduler | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -79,6 +83,10 @@ class Harbour:
         await self.inbound.recover()
         self.tasks.append(asyncio.create_task(self.inbound.run(self.stop_event)))
         self.tasks.append(asyncio.create_task(self.sender.run(self.outbox_wake, self.stop_event)))
+        urgent_lane = self.sender.run(
+            self.urgent_wake, self.stop_event, idle=0.5, min_priority=PRIORITY_URGENT
+        )
+        self.tasks.append(asyncio.create_task(urgent_lane))
         self.tasks.append(asyncio.create_task(self.relay.run(self.relay_wake, self.stop_event)))
         scheduler = AsyncIOScheduler(timezone="UTC")
         # APScheduler only sets the pace; the database says what is due.
@@ -122,6 +130,13 @@ class Harbour:
         await self.db.close()
 
 
+def office_hours(settings: Settings) -> OfficeHours:
+    try:
+        return OfficeHours.parse(settings.office_hours, settings.office_timezone)
+    except RotaError as exc:
+        raise ConfigError(f"HARBOUR_OFFICE_HOURS / HARBOUR_OFFICE_TIMEZONE: {exc}") from None
+
+
 def default_pacers(settings: Settings) -> dict[str, ChannelPacer]:
     return {
         # Telegram: 30 messages a second per bot, 1 a second per chat; stay just under.
@@ -144,10 +159,13 @@ async def build(
     bundle = bundle or load_bundle(FLOWS_DIR, LOCALES_DIR)
     texts = StaffTexts.load(LOCALES_DIR / "staff")
     db, cipher = await open_store(settings)
-    notices = StaffNotices(texts)
-    commands = StaffCommands(texts, bundle)
+    escalations = Escalations(
+        texts, office_hours(settings), timedelta(minutes=settings.escalation_timeout_minutes)
+    )
+    notices = StaffNotices(texts, escalations)
+    commands = StaffCommands(texts, bundle, escalations)
     conversations = ConversationService(db, cipher, bundle, channels, notices, commands, clock)
-    wake, relay_wake = asyncio.Event(), asyncio.Event()
+    wake, relay_wake, urgent_wake = asyncio.Event(), asyncio.Event(), asyncio.Event()
     relay = RelayPreparer(
         db,
         cipher,
@@ -168,7 +186,7 @@ async def build(
         max_attempts=settings.outbox_max_attempts,
     )
     # The periodic jobs (reminders, re-alerts, retention...): each area adds its ticker here.
-    periodic: list[Ticker] = []
+    periodic: list[Ticker] = [EscalationTicker(db, cipher, escalations)]
     return Harbour(
         settings=settings,
         db=db,
@@ -176,11 +194,12 @@ async def build(
         bundle=bundle,
         channels=dict(channels),
         conversations=conversations,
-        inbound=InboundPipeline(conversations, clock, wake, relay_wake),
+        inbound=InboundPipeline(conversations, clock, wake, [urgent_wake, relay_wake]),
         sender=sender,
         clock=clock,
         outbox_wake=wake,
         relay=relay,
         relay_wake=relay_wake,
         pacemaker=Pacemaker(periodic, clock),
+        urgent_wake=urgent_wake,
     )

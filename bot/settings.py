@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     libretranslate_api_key: SecretStr | None = None
     translation_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
 
+    escalation_timeout_minutes: float = Field(default=5.0, gt=0, le=120)
+    office_hours: str = "mon-fri 09:00-17:00"  # when the duty team is on call; else the rota
+    office_timezone: str = "Europe/London"
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     outbox_max_attempts: int = Field(default=8, ge=1, le=100)
     enrolment_code_hours: int = Field(default=72, ge=1, le=24 * 30)

@@ -7,6 +7,7 @@ Input, one per line on stdin:
     {"from": "s1", "choice": "menu.help"}        presses a button by its value
     {"from": "advocate", "to": "s1", "text": "..."}   the demo advocate answers survivor s1
     {"from": "advocate", "text": "/cases"}       the demo advocate sends a command
+    {"from": "advocate", "ack": "E4K7Q"}         the demo advocate acknowledges an urgent alert
     {"advance": "25h"}                           moves the virtual clock (s, m, h, d) and runs
                                                  every job that falls due on the way
     hello                                        a plain line: {"from": "demo", "text": "hello"}
@@ -36,6 +37,7 @@ from bot.settings import Settings, load_settings
 from bot.store.uow import UnitOfWork
 
 DEMO_ADVOCATE = "demo"
+DEMO_TEAM = (("duty", "duty"), ("manager", "admin"))
 
 
 class Transcript:
@@ -104,17 +106,23 @@ def parse_line(line: str) -> dict[str, Any] | str:
 
 
 async def ensure_demo_advocate(harbour: Harbour) -> int:
+    """The demo team: advocate "demo", duty worker "duty" (on call) and manager "manager"."""
     async with UnitOfWork(harbour.db, harbour.cipher) as uow:
         now = harbour.clock.now()
         advocate = await uow.people.staff_by_handle(DEMO_ADVOCATE)
         if advocate is None:
             advocate = await uow.people.add_staff(DEMO_ADVOCATE, "advocate", "en", now)
             await uow.people.add_identity("local", f"advocate:{DEMO_ADVOCATE}", now, staff=advocate)
+            for handle, role in DEMO_TEAM:
+                staff = await uow.people.add_staff(handle, role, "en", now)
+                await uow.people.add_identity("local", f"staff:{handle}", now, staff=staff)
         return advocate.id
 
 
 def advocate_line(transcript: Transcript, line: dict[str, Any]) -> dict[str, Any] | str:
     """An advocate line as the demo advocate's own message: "#CASE text" naming a survivor."""
+    if "ack" in line:
+        return {"from": f"advocate:{DEMO_ADVOCATE}", "text": f"ACK {line['ack']}"}
     text = str(line.get("text", ""))
     target = line.get("to")
     if target is None:

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from bot.engine import Bundle, Engine, render
 from bot.engine.effects import ChannelState, Effect, Enrol, Escalate, Record, Relay, Say, SetProfile
@@ -21,6 +21,8 @@ from bot.engine.events import Context, Event, SystemEvent, UserInput
 from bot.engine.run import MAX_INPUT_CHARS
 from bot.engine.urgent import detect
 from bot.ports import Channel, Clock, InboundMessage
+from bot.services import consent
+from bot.services.erasure import erase
 from bot.services.staff_commands import StaffCommands
 from bot.services.staff_notices import StaffNotices
 from bot.services.staff_routing import PRIORITY_REPLY, PRIORITY_URGENT
@@ -29,7 +31,7 @@ from bot.services.telegram_safety import Report, queue_clear
 from bot.services.text_input import clean_text
 from bot.store.crypto import Cipher
 from bot.store.database import Database
-from bot.store.models import Identity, Survivor
+from bot.store.models import Identity, OutboxItem, Survivor
 from bot.store.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -37,6 +39,15 @@ log = logging.getLogger(__name__)
 DURESS = "survivor.duress_word"
 MAX_FOLLOW_UPS = 5  # enrol_ok/enrol_failed round trips in one message; guards against a loop
 PROFILE_FIELDS = {"language", "timezone", "discreet", "quiet_hours", "duress_word"}
+ERASURE_REQUESTED = "erasure_requested"  # flows/settings.yaml, after the survivor confirms
+
+
+class RecordHook(Protocol):
+    """Another area acting on a recorded answer (an appointment reply, a check-in)."""
+
+    async def __call__(
+        self, uow: UnitOfWork, now: datetime, survivor: Survivor, record: Record
+    ) -> None: ...
 
 
 @dataclass
@@ -49,6 +60,7 @@ class Turn:
     identity: Identity
     survivor: Survivor
     inbox_id: int
+    erase_requested: bool = False  # "delete my data", confirmed: done when the turn ends
 
 
 class ConversationService:
@@ -70,6 +82,7 @@ class ConversationService:
         self.staff = staff
         self.commands = commands
         self.clock = clock
+        self.record_hooks: list[RecordHook] = []  # appointments and check-ins add theirs
 
     def unit_of_work(self) -> UnitOfWork:
         return UnitOfWork(self.db, self.cipher)
@@ -124,6 +137,7 @@ class ConversationService:
             identity.status = "active"
         if survivor.status == "paused":
             survivor.status = "active"  # writing again ends a pause
+            await uow.outbox.release_held(survivor.id, now)
         turn = Turn(uow, now, channel, identity, survivor, inbox_id)
         if inbound.kind != "text" and await self._telegram_media_or_clear(turn, inbound, text):
             return
@@ -146,6 +160,24 @@ class ConversationService:
             event = follow_up
         if state is not None:
             await uow.conversations.save(turn.survivor.id, state, now)
+        if turn.erase_requested:
+            await self._erase_now(turn)
+
+    async def _erase_now(self, turn: Turn) -> None:
+        """The survivor confirmed "delete my data": everything goes now, in this transaction.
+        Only the farewell is kept, on a detached identity, until it has been sent."""
+        style = getattr(turn.channel, "render_as", turn.channel.name)
+        language = turn.survivor.language or "en"
+        farewell = render(self.bundle, Say("settings.delete_done"), language, style).text
+        await erase(
+            turn.uow,
+            turn.now,
+            turn.survivor,
+            actor="survivor",
+            texts=self.staff.texts,
+            keep_identity=turn.identity,
+            farewell=farewell,
+        )
 
     async def _intake(
         self, uow: UnitOfWork, now: datetime, channel: Channel, inbound: InboundMessage
@@ -206,13 +238,19 @@ class ConversationService:
                         value=effect.value[:64],
                     )
                     await self.staff.record(turn.uow, turn.now, turn.survivor, effect)
+                    await consent.on_record(
+                        turn.uow, turn.now, turn.survivor, effect, self.staff.texts
+                    )
+                    turn.erase_requested |= effect.kind == ERASURE_REQUESTED
+                    for hook in self.record_hooks:
+                        await hook(turn.uow, turn.now, turn.survivor, effect)
         for change in channel_changes:
             await self._change_channel_state(turn, change.status)
         return follow_up
 
-    def _say(self, turn: Turn, say: Say) -> None:
+    def _say(self, turn: Turn, say: Say, priority: int | None = None) -> OutboxItem | None:
         if turn.identity.status != "active" and not say.urgent:
-            return  # stopped: only urgent safety information still goes out
+            return None  # stopped: only urgent safety information still goes out
         language = turn.survivor.language or "en"
         style = getattr(turn.channel, "render_as", turn.channel.name)  # buttons or numbered
         rendered = render(self.bundle, say, language, style)
@@ -222,13 +260,15 @@ class ConversationService:
             "sensitive": say.sensitive,
             "key": say.key,
         }
-        turn.uow.outbox.add(
+        if priority is None:
+            priority = PRIORITY_URGENT if say.urgent else PRIORITY_REPLY
+        item = turn.uow.outbox.add(
             channel=turn.channel.name,
             identity_id=turn.identity.id,
             payload=payload,
             now=turn.now,
             kind="message",
-            priority=PRIORITY_URGENT if say.urgent else PRIORITY_REPLY,
+            priority=priority,
             survivor_id=turn.survivor.id,
         )
         turn.uow.messages.add(
@@ -238,6 +278,7 @@ class ConversationService:
             body=rendered.text,
             now=turn.now,
         )
+        return item
 
     def _set_profile(self, turn: Turn, change: SetProfile) -> None:
         survivor = turn.survivor
@@ -311,6 +352,41 @@ class ConversationService:
             survivor_id=survivor.id,
             channel=turn.channel.name,
         )
+
+    # -- system-triggered turns: a reminder or a check-in (bot/services/reminders.py) ---------
+    async def system_turn(
+        self,
+        uow: UnitOfWork,
+        now: datetime,
+        survivor: Survivor,
+        identity: Identity,
+        event: SystemEvent,
+        priority: int,
+    ) -> list[OutboxItem]:
+        """Deliver a SystemEvent to the survivor's conversation as one more turn, in the
+        caller's unit of work. The engine moves to the flow that answers it (and returns to
+        where the survivor was afterwards); the event's data fills the {placeholders} of what
+        it says, queued on `identity` at `priority`. Returns the queued rows."""
+        channel = self.channels[identity.channel]
+        turn = Turn(uow, now, channel, identity, survivor, inbox_id=0)
+        state = await uow.conversations.load(survivor.id)
+        outcome = self.engine.handle(state, event, self._context(turn))
+        data = dict(event.data)
+        queued: list[OutboxItem] = []
+        others: list[Effect] = []
+        for effect in outcome.effects:
+            if isinstance(effect, Say):
+                filled = Say(effect.key, {**effect.params, **data}, effect.choices,
+                             effect.sensitive, effect.urgent)  # fmt: skip
+                item = self._say(turn, filled, priority)
+                if item is not None:
+                    queued.append(item)
+            else:
+                others.append(effect)
+        await self._apply(turn, others)
+        await uow.conversations.save(survivor.id, outcome.state, now)
+        await uow.session.flush()
+        return queued
 
     # -- Telegram only: media is passed on, /clear wipes the phone's copy of the chat ----------
     async def _telegram_media_or_clear(

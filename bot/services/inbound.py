@@ -28,12 +28,12 @@ class InboundPipeline:
         conversations: ConversationService,
         clock: Clock,
         outbox_wake: asyncio.Event,
-        relay_wake: asyncio.Event,
+        also_wake: list[asyncio.Event],
     ) -> None:
         self.conversations = conversations
         self.clock = clock
         self.outbox_wake = outbox_wake
-        self.relay_wake = relay_wake
+        self.wake_after_processing = [outbox_wake, *also_wake]  # + urgent lane, relay worker
         self._queue: asyncio.Queue[int] = asyncio.Queue()
 
     async def accept(self, channel: str, provider_id: str, payload: Mapping[str, Any]) -> bool:
@@ -48,8 +48,8 @@ class InboundPipeline:
     async def process_one(self, inbox_id: int) -> None:
         try:
             if await self.conversations.process(inbox_id):
-                self.outbox_wake.set()
-                self.relay_wake.set()
+                for event in self.wake_after_processing:
+                    event.set()
         except Exception as exc:
             log.exception("processing inbox %d failed", inbox_id)
             await self._record_failure(inbox_id, type(exc).__name__)

@@ -19,10 +19,10 @@ from datetime import datetime, timedelta
 from bot.ports import Channel, Clock, OutboundMessage, SendResult
 from bot.services.ratelimit import ChannelPacer
 from bot.services.staff_notices import StaffNotices
-from bot.services.staff_routing import PRIORITY_BACKGROUND
+from bot.services.staff_routing import PRIORITY_BACKGROUND, PRIORITY_URGENT
 from bot.store.crypto import Cipher
 from bot.store.database import Database
-from bot.store.models import Identity
+from bot.store.models import Identity, OutboxItem
 from bot.store.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -42,6 +42,7 @@ class Claimed:
     item_id: int
     channel: str
     message: OutboundMessage
+    priority: int = 0
 
 
 class OutboxSender:
@@ -63,9 +64,10 @@ class OutboxSender:
         self.clock = clock
         self.max_attempts = max_attempts
 
-    async def send_due(self, limit: int = 200) -> int:
-        """Send what is due now. Returns how many rows were handled."""
-        claimed = await self._claim(limit)
+    async def send_due(self, limit: int = 60, min_priority: int | None = None) -> int:
+        """Send what is due now (a batch of about two seconds' worth, so urgent rows queued
+        meanwhile are never far behind). Returns how many rows were handled."""
+        claimed = await self._claim(limit, min_priority)
         by_address: dict[tuple[str, str], list[Claimed]] = defaultdict(list)
         for row in claimed:
             by_address[(row.channel, row.message.address)].append(row)
@@ -73,10 +75,11 @@ class OutboxSender:
         await asyncio.gather(*(self._send_in_order(rows) for rows in by_address.values()))
         return len(claimed)
 
-    async def _claim(self, limit: int) -> list[Claimed]:
+    async def _claim(self, limit: int, min_priority: int | None) -> list[Claimed]:
         async with UnitOfWork(self.db, self.cipher) as uow:
             now = self.clock.now()
-            items = await uow.outbox.claim_due(now, LEASE, limit, list(self.channels))
+            channels = list(self.channels)
+            items = await uow.outbox.claim_due(now, LEASE, limit, channels, min_priority)
             claimed = []
             for item in items:
                 identity = await uow.session.get(Identity, item.identity_id)
@@ -84,6 +87,9 @@ class OutboxSender:
                     identity.status != "active" and item.priority <= PRIORITY_BACKGROUND
                 ):
                     item.status = "cancelled"  # the survivor stopped this channel since
+                    continue
+                if await self._must_wait(uow, item, identity):
+                    item.status, item.claimed_until = "held", None
                     continue
                 payload = uow.outbox.payload(item)
                 message = OutboundMessage(
@@ -94,14 +100,26 @@ class OutboxSender:
                     sensitive=bool(payload.get("sensitive", False)),
                     meta={k: v for k, v in payload.items() if k not in ("text", "choices")},
                 )
-                claimed.append(Claimed(item.id, item.channel, message))
+                claimed.append(Claimed(item.id, item.channel, message, item.priority))
             return claimed
+
+    async def _must_wait(self, uow: UnitOfWork, item: OutboxItem, identity: Identity) -> bool:
+        """A survivor who said it is not safe to talk gets nothing more until they write again:
+        advocate replies and background sends are held. Direct answers and urgent safety
+        information are not."""
+        if identity.survivor_id is None or item.priority >= PRIORITY_URGENT:
+            return False
+        if item.kind != "reply" and item.priority > PRIORITY_BACKGROUND:
+            return False
+        survivor = await uow.people.survivor(identity.survivor_id)
+        return survivor is not None and survivor.status == "paused"
 
     async def _send_in_order(self, rows: list[Claimed]) -> None:
         for row in rows:
             pacer = self.pacers.get(row.channel)
             if pacer is not None:
-                await pacer.wait_turn(row.message.address)
+                urgent = row.message.kind == "escalation" or row.priority >= PRIORITY_URGENT
+                await pacer.wait_turn(row.message.address, urgent=urgent)
             try:
                 result = await self.channels[row.channel].send(row.message)
             except Exception as exc:  # an adapter bug must not stop the queue
@@ -156,11 +174,19 @@ class OutboxSender:
         async with UnitOfWork(self.db, self.cipher) as uow:
             return await uow.outbox.release_expired_claims(self.clock.now())
 
-    async def run(self, wake: asyncio.Event, stop: asyncio.Event, idle: float = 1.0) -> None:
-        """Send until stopped. `wake` is set when new rows are queued; otherwise poll."""
+    async def run(
+        self,
+        wake: asyncio.Event,
+        stop: asyncio.Event,
+        idle: float = 1.0,
+        min_priority: int | None = None,
+    ) -> None:
+        """Send until stopped. `wake` is set when new rows are queued; otherwise poll.
+        `harbour run` runs two of these: one for everything, and an urgent lane
+        (min_priority=PRIORITY_URGENT) that never waits behind a backlog."""
         while not stop.is_set():
             try:
-                handled = await self.send_due()
+                handled = await self.send_due(min_priority=min_priority)
             except Exception:
                 log.exception("outbox pass failed; retrying shortly")
                 handled = 0

@@ -27,6 +27,7 @@ class ChannelPacer:
         self._clock = clock
         self._next_global = 0.0
         self._next_for: dict[str, float] = {}
+        self._last_sent: dict[str, float] = {}
         self._held_until = 0.0
         self._lock = asyncio.Lock()
 
@@ -38,15 +39,30 @@ class ChannelPacer:
         else:
             self._next_for[address] = max(self._next_for.get(address, 0.0), until)
 
-    async def wait_turn(self, address: str) -> None:
-        """Reserve the next slot for `address` and sleep until it comes."""
+    async def wait_turn(self, address: str, urgent: bool = False) -> None:
+        """Reserve the next slot for `address` and sleep until it comes. An urgent send does
+        not queue behind reserved slots: it goes as soon as the address's own gap allows,
+        using the margin kept below the provider's limit."""
+        gap = self.limits.per_address_interval
         async with self._lock:
             now = self._clock()
-            slot = max(now, self._next_global, self._held_until, self._next_for.get(address, 0.0))
-            self._next_global = slot + 1.0 / self.limits.per_second
-            self._next_for[address] = slot + self.limits.per_address_interval
+            if urgent:
+                slot = max(now, self._held_until, self._last_sent.get(address, -gap) + gap)
+            else:
+                slot = max(
+                    now, self._next_global, self._held_until, self._next_for.get(address, 0.0)
+                )
+                self._next_global = slot + 1.0 / self.limits.per_second
+            self._next_for[address] = max(self._next_for.get(address, 0.0), slot + gap)
             if len(self._next_for) > 10_000:  # forget addresses whose gap has long passed
                 self._next_for = {a: t for a, t in self._next_for.items() if t > now}
-        delay = slot - self._clock()
+                self._last_sent = {a: t for a, t in self._last_sent.items() if t + gap > now}
+        await self._sleep_until(slot)
+        # An urgent send may have used this address since the slot was reserved.
+        await self._sleep_until(self._last_sent.get(address, -gap) + gap)
+        self._last_sent[address] = self._clock()
+
+    async def _sleep_until(self, moment: float) -> None:
+        delay = moment - self._clock()
         if delay > 0:
             await asyncio.sleep(delay)

@@ -101,7 +101,11 @@ class RelayPreparer:
         if payload.get("translate", True):
             translation = await self.translator.translate(original, language, target)
         case, shown = str(payload.get("case", "")), language or "?"
-        if translation:
+        if language == target:
+            text = self.texts.text(
+                "staff.relay_plain", target, case=case, language=shown, original=original
+            )
+        elif translation:
             text = self.texts.text(
                 "staff.relay_translated",
                 target,

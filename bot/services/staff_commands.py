@@ -7,6 +7,8 @@
     /away [YYYY-MM-DD] [cover]     I am away (until a date, with a named cover)
     /back                          I am back
     /handover CODE TO              hand a case to another advocate
+    ACK E1234 (or the Ack button)  I have this urgent alert; stop chasing
+    RESOLVE E1234 [outcome]        the urgent situation is dealt with
 
 Every decision goes through bot.services.access (deny by default); a denied attempt gets a
 neutral answer and an audit event. Staff answers are never machine-translated.
@@ -21,6 +23,8 @@ from sqlalchemy import select
 from bot.engine import Bundle
 from bot.ports import InboundMessage
 from bot.services.access import Action, Actor, Case, allowed
+from bot.services.consent import translation_allowed
+from bot.services.escalation import Escalations
 from bot.services.staff_routing import PRIORITY_REPLY, is_available
 from bot.services.text_input import clean_text
 from bot.staff_text import StaffTexts
@@ -32,9 +36,10 @@ HISTORY_LINES = 12
 
 
 class StaffCommands:
-    def __init__(self, texts: StaffTexts, bundle: Bundle) -> None:
+    def __init__(self, texts: StaffTexts, bundle: Bundle, escalations: Escalations) -> None:
         self.texts = texts
         self.bundle = bundle
+        self.escalations = escalations
 
     async def handle(
         self,
@@ -48,7 +53,14 @@ class StaffCommands:
         words = text.split()
         command = words[0].lower() if words else ""
         reply = _Reply(uow, now, identity, staff, self.texts)
-        if command.startswith("#") and len(command) > 1:
+        if inbound.choice and inbound.choice.startswith("ack:"):  # the Ack button
+            reply.say(await self.escalations.acknowledge(uow, now, staff, inbound.choice[4:]))
+        elif command == "ack" and len(words) == 2:
+            reply.say(await self.escalations.acknowledge(uow, now, staff, words[1]))
+        elif command == "resolve" and len(words) >= 2:
+            outcome = " ".join(words[2:])
+            reply.say(await self.escalations.resolve(uow, now, staff, words[1], outcome))
+        elif command.startswith("#") and len(command) > 1:
             await self._answer(reply, command[1:], text[len(words[0]) :].strip())
         elif inbound.meta.get("reply_to") and not command.startswith("/"):
             survivor = await self._replied_case(uow, identity, str(inbound.meta["reply_to"]))
@@ -131,6 +143,7 @@ class StaffCommands:
                 "staff_language": reply.staff.language,
                 "survivor_language": survivor.language or "en",
                 "case": survivor.case_code,
+                "translate": await translation_allowed(reply.uow.session, survivor.id),
             },
         )
         reply.uow.messages.add(

@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.engine.effects import Escalate, Record
+from bot.services.consent import translation_allowed
+from bot.services.escalation import Escalations
 from bot.services.staff_routing import PRIORITY_REPLY, PRIORITY_URGENT, notify_staff
 from bot.staff_text import StaffTexts
 from bot.store.models import Staff, Survivor
@@ -16,38 +18,15 @@ from bot.store.uow import UnitOfWork
 
 
 class StaffNotices:
-    def __init__(self, texts: StaffTexts) -> None:
+    def __init__(self, texts: StaffTexts, escalations: Escalations) -> None:
         self.texts = texts
+        self.escalations = escalations
 
     async def escalate(
         self, uow: UnitOfWork, now: datetime, survivor: Survivor, escalation: Escalate
     ) -> None:
-        """Reach a person first; everything else can wait."""
-
-        def build(staff: Staff) -> str:
-            reason = self.texts.reason(escalation.reason, staff.language)
-            return self.texts.text(
-                "staff.escalation", staff.language, case=survivor.case_code, reason=reason
-            )
-
-        notified = await notify_staff(
-            uow,
-            survivor,
-            now,
-            kind="escalation",
-            build=build,
-            priority=PRIORITY_URGENT,
-            extra={"reason": escalation.reason, "silent": escalation.silent},
-        )
-        uow.audit.record(
-            "system",
-            "escalation.raised",
-            now,
-            survivor_id=survivor.id,
-            reason=escalation.reason,
-            silent=escalation.silent,
-            alerted=[s.handle for s in notified],
-        )
+        """Reach a person first; everything else can wait (see bot/services/escalation.py)."""
+        await self.escalations.raise_(uow, now, survivor, escalation.reason, escalation.silent)
 
     async def relay(self, uow: UnitOfWork, now: datetime, survivor: Survivor, text: str) -> None:
         """Queue the survivor's words for their advocate. The row waits as 'preparing' until
@@ -62,12 +41,15 @@ class StaffNotices:
                 original=text,
             )
 
+        translate = await translation_allowed(uow.session, survivor.id)  # consent, read now
+
         def extra(staff: Staff) -> dict[str, object]:
             return {
                 "original": text,
                 "language": survivor.language or "",
                 "staff_language": staff.language,
                 "direction": "to_staff",
+                "translate": translate,
             }
 
         await notify_staff(

@@ -129,16 +129,24 @@ class Outbox:
         )
 
     async def claim_due(
-        self, now: datetime, lease: timedelta, limit: int, channels: Sequence[str]
+        self,
+        now: datetime,
+        lease: timedelta,
+        limit: int,
+        channels: Sequence[str],
+        min_priority: int | None = None,
     ) -> list[OutboxItem]:
         """Claim up to `limit` due rows, highest priority first, for this worker alone."""
+        conditions = [
+            OutboxItem.status == "pending",
+            OutboxItem.next_attempt_at <= now,
+            OutboxItem.channel.in_(channels),
+        ]
+        if min_priority is not None:
+            conditions.append(OutboxItem.priority >= min_priority)
         due = (
             select(OutboxItem.id)
-            .where(
-                OutboxItem.status == "pending",
-                OutboxItem.next_attempt_at <= now,
-                OutboxItem.channel.in_(channels),
-            )
+            .where(*conditions)
             .order_by(OutboxItem.priority.desc(), OutboxItem.id)
             .limit(limit)
         )
@@ -157,6 +165,15 @@ class Outbox:
                 if item is not None:
                     claimed.append(item)
         return claimed
+
+    async def release_held(self, survivor_id: int, now: datetime) -> int:
+        """The survivor wrote again: what was held while they could not talk goes out now."""
+        stmt = (
+            update(OutboxItem)
+            .where(OutboxItem.survivor_id == survivor_id, OutboxItem.status == "held")
+            .values(status="pending", next_attempt_at=now)
+        )
+        return _rowcount(await self.session.execute(stmt))
 
     async def release_expired_claims(self, now: datetime) -> int:
         """Rows left 'sending' by a process that died go back to pending."""

@@ -164,7 +164,7 @@ async def test_send_interrupted_before_recording_is_sent_after_the_lease(
         await enrol(harbour, "s1", await add_advocate(harbour))
         await harbour.inbound.accept("local", "m1", {"from": "s1", "text": "menu"})
         await harbour.inbound.drain()
-        claimed = await harbour.sender._claim(100)  # a worker claims, then dies
+        claimed = await harbour.sender._claim(100, None)  # a worker claims, then dies
         assert claimed and not sent.sent
         assert await harbour.sender.send_due() == 0  # still leased to the dead worker
         async with UnitOfWork(harbour.db, harbour.cipher) as uow:
