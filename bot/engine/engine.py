@@ -29,7 +29,13 @@ from bot.engine.intents import detect_intent
 from bot.engine.languages import SUPPORTED_LANGUAGES
 from bot.engine.matching import matches_any
 from bot.engine.normalize import normalize
-from bot.engine.registry import ACTION_TYPES, HOME_NODE, INTENT_NODES, ONBOARDING_FLOW
+from bot.engine.registry import (
+    ACTION_TYPES,
+    HOME_NODE,
+    INTENT_NODES,
+    ONBOARDING_FLOW,
+    SYSTEM_ENTRIES,
+)
 from bot.engine.run import MAX_INPUT_CHARS, Run
 from bot.engine.urgent import detect
 
@@ -62,6 +68,9 @@ class Engine:
         run.event_name = name
         if name == "enrol_ok":
             run.enrolled = True
+        if name in SYSTEM_ENTRIES:
+            self._system_entry(run, Destination.parse(SYSTEM_ENTRIES[name], ""))
+            return
         node = self._current(run)
         if node is None or node.router is None:
             return
@@ -69,6 +78,15 @@ class Engine:
             if case.type == "event" and case.arguments[0] == name:
                 self._follow(run, node, node.router.categories[case.category])
                 return
+
+    def _system_entry(self, run: Run, entry: Destination) -> None:
+        """A reminder or check-in: go there now, remembering where the survivor was."""
+        if run.stopped:
+            return  # STOP is honoured: nothing is said
+        if run.position is not None and run.position[0] != entry.flow:
+            run.push(run.position)
+        run.offer, run.misses = False, 0
+        self._goto(run, entry)
 
     def _on_input(self, run: Run, text: str, choice: str | None) -> None:
         run.set_input(text, choice)

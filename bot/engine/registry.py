@@ -34,6 +34,13 @@ INTENT_NODES: dict[str, str] = {
     "language": "language.choose",
 }
 HOME_NODE = "menu.main"
+
+# Nodes a SystemEvent of that name enters from wherever the conversation is (a reminder, a
+# check-in); the survivor's answer is heard there, and "return" goes back to where they were.
+SYSTEM_ENTRIES: dict[str, str] = {
+    "reminder": "appointments.reminder",
+    "checkin": "checkin.ask",
+}
 ONBOARDING_FLOW = "onboarding"
 
 # Catalogue keys the engine uses directly (not named in any flow file).
@@ -55,6 +62,7 @@ __all__ = [
     "INTENT_NODES",
     "ONBOARDING_FLOW",
     "ROUTER_TYPES",
+    "SYSTEM_ENTRIES",
     "ActionType",
     "CaseType",
 ]

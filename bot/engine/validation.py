@@ -18,7 +18,13 @@ from bot.engine.bundle import Bundle
 from bot.engine.definitions import Action, Destination, Flow, Node
 from bot.engine.intents import GLOBAL_INTENTS, HEARD_IN_EVERY_LANGUAGE
 from bot.engine.languages import SOURCE_LANGUAGE, SUPPORTED_LANGUAGES
-from bot.engine.registry import ENGINE_KEYS, HOME_NODE, INTENT_NODES, ONBOARDING_FLOW
+from bot.engine.registry import (
+    ENGINE_KEYS,
+    HOME_NODE,
+    INTENT_NODES,
+    ONBOARDING_FLOW,
+    SYSTEM_ENTRIES,
+)
 from bot.engine.render import placeholders, render
 from bot.engine.sms import segments
 
@@ -67,7 +73,8 @@ def _edges(flow: Flow, node: Node) -> Iterator[tuple[str, Destination, int]]:
 
 
 def _roots(bundle: Bundle) -> list[tuple[str, str]]:
-    roots = [Destination.parse(t, "") for t in (HOME_NODE, *INTENT_NODES.values())]
+    entries = (HOME_NODE, *INTENT_NODES.values(), *SYSTEM_ENTRIES.values())
+    roots = [Destination.parse(t, "") for t in entries]
     found = [(d.flow or "", d.node or "") for d in roots]
     onboarding = bundle.flows.get(ONBOARDING_FLOW)
     if onboarding is not None:

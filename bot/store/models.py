@@ -180,3 +180,111 @@ class AuditEvent(Base):
     survivor_id: Mapped[int | None] = mapped_column(ForeignKey("survivors.id"), index=True)
     detail: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
     note: Mapped[str | None] = mapped_column(Text)
+
+
+# -- appointments, reminders, check-ins, contact-loss watch (migration 0004) ----------------
+class Appointment(Base):
+    """An appointment made by an advocate, kept in UTC with the zone it was made in."""
+
+    __tablename__ = "appointments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survivor_id: Mapped[int] = mapped_column(ForeignKey("survivors.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # solicitor | housing | gp | police | ...
+    starts_at: Mapped[datetime]
+    timezone: Mapped[str] = mapped_column(String(64))  # the survivor's zone when it was set
+    place_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(16), default="scheduled")  # | cancelled
+    reply: Mapped[str | None] = mapped_column(String(16))  # confirm | cannot | travel
+    replied_at: Mapped[datetime | None]
+    reminded_at: Mapped[datetime | None]  # the last reminder that went out
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class AppointmentJob(Base):
+    """One thing due about an appointment: a reminder to the survivor, or the "no reply"
+    check for the advocate. Claimed atomically; carries ids only, never text."""
+
+    __tablename__ = "appointment_jobs"
+    __table_args__ = (Index("ix_appointment_jobs_due", "status", "due_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appointment_id: Mapped[int] = mapped_column(ForeignKey("appointments.id"), index=True)
+    purpose: Mapped[str] = mapped_column(String(16))  # reminder | no_reply
+    offset_minutes: Mapped[int] = mapped_column(Integer, default=0)  # before the start
+    due_at: Mapped[datetime]
+    # pending | sent | skipped | superseded | cancelled | done
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    outcome: Mapped[str | None] = mapped_column(String(32))  # why it was skipped, if it was
+    outbox_id: Mapped[int | None] = mapped_column(Integer)
+    done_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+
+class CheckinPlan(Base):
+    """Optional regular check-ins for one survivor: daily or weekly at a safe local time."""
+
+    __tablename__ = "checkin_plans"
+    __table_args__ = (Index("ix_checkin_plans_due", "active", "next_due_at"),)
+    survivor_id: Mapped[int] = mapped_column(ForeignKey("survivors.id"), primary_key=True)
+    frequency: Mapped[str] = mapped_column(String(8))  # daily | weekly
+    weekday: Mapped[int] = mapped_column(Integer, default=0)  # 0 = Monday (weekly only)
+    local_time: Mapped[str] = mapped_column(String(5))  # "18:00" in the survivor's zone
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    next_due_at: Mapped[datetime]
+    asked_at: Mapped[datetime | None]  # the last check-in sent
+    answered_at: Mapped[datetime | None]
+    unanswered: Mapped[int] = mapped_column(Integer, default=0)  # in a row
+    chosen_by: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime]
+
+
+class ContactWatch(Base):
+    """The last contact-loss score of a survivor and the level the advocate was told of."""
+
+    __tablename__ = "contact_watch"
+    survivor_id: Mapped[int] = mapped_column(ForeignKey("survivors.id"), primary_key=True)
+    score: Mapped[int] = mapped_column(Integer, default=0)
+    level: Mapped[int] = mapped_column(Integer, default=0)  # 0 none, 1 watch, 2 concern, 3 high
+    reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    alerted_level: Mapped[int] = mapped_column(Integer, default=0)
+    alerted_at: Mapped[datetime | None]
+    checked_at: Mapped[datetime]
+
+
+# -- privacy (migration 0005) -------------------------------------------------------------
+
+
+class ConsentRecord(Base):
+    """One consent answer for one purpose. Append-only: the latest row per purpose is in force,
+    and earlier rows show the history (given, withdrawn, given again)."""
+
+    __tablename__ = "consent_records"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survivor_id: Mapped[int] = mapped_column(ForeignKey("survivors.id"), index=True)
+    purpose: Mapped[str] = mapped_column(String(32))  # see bot.services.consent.PURPOSES
+    granted: Mapped[bool] = mapped_column(Boolean)
+    given_by: Mapped[str] = mapped_column(String(64))  # survivor | staff:<handle> | cli:<handle>
+    language: Mapped[str | None] = mapped_column(String(8))
+    flow: Mapped[str] = mapped_column(String(32))  # onboarding | settings | cli
+    at: Mapped[datetime]
+
+
+class ErasureTombstone(Base):
+    """All that is left of an erased survivor: the case code and the day it was erased."""
+
+    __tablename__ = "erasure_tombstones"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_code: Mapped[str] = mapped_column(String(16), index=True)
+    erased_on: Mapped[str] = mapped_column(String(10))  # YYYY-MM-DD: the date, not the time
+
+
+class KeyRotationProgress(Base):
+    """How far `harbour keys rotate` got in each table, so an interrupted run resumes."""
+
+    __tablename__ = "key_rotation_progress"
+    table_name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(8))  # hex id of the key being rotated to
+    last_id: Mapped[int] = mapped_column(Integer, default=0)
+    done: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime]
