@@ -63,6 +63,9 @@ async def inbound(settings: Settings) -> None:
             build_bot(DEFAULT_TOKEN, fake.url), mode="webhook", webhook_secret=SECRET
         )
         harbour = await build(settings, {"telegram": channel}, pacers={})
+        async with UnitOfWork(harbour.db, harbour.cipher) as uow:  # new contacts alert duty
+            duty = await uow.people.add_staff("duty1", "duty", "en", harbour.clock.now())
+            await uow.people.add_identity("telegram", "8999999", harbour.clock.now(), staff=duty)
         port = free_port()
         app = create_app(harbour.db, channel.web_routes(harbour.inbound))
         server = uvicorn.Server(
@@ -159,22 +162,18 @@ async def outbound(settings: Settings) -> None:
         await harbour.close()
 
 
-def settings_for(directory: str) -> Settings:
+def settings_for(directory: str, name: str, key: str) -> Settings:
     database = os.environ.get("HARBOUR_BENCH_DATABASE_URL") or (
-        f"sqlite+aiosqlite:///{directory}/harbour.db"
+        f"sqlite+aiosqlite:///{directory}/{name}.db"
     )
-    return load_settings(
-        database_url=database,
-        data_dir=Path(directory) / "var",
-        secret_key=secrets.token_urlsafe(48),
-    )
+    return load_settings(database_url=database, data_dir=Path(directory) / "var", secret_key=key)
 
 
 async def main() -> None:
+    key = secrets.token_urlsafe(48)
     with tempfile.TemporaryDirectory() as directory:
-        settings = settings_for(directory)
-        await inbound(settings)
-        await outbound(settings)
+        await inbound(settings_for(directory, "inbound", key))
+        await outbound(settings_for(directory, "outbound", key))
 
 
 if __name__ == "__main__":
