@@ -146,6 +146,37 @@ def default_pacers(settings: Settings) -> dict[str, ChannelPacer]:
     }
 
 
+def appointment_tickers(
+    settings: Settings,
+    db: Database,
+    cipher: Cipher,
+    bundle: Bundle,
+    texts: StaffTexts,
+    conversations: ConversationService,
+    commands: StaffCommands,
+) -> list[Ticker]:
+    """Appointments, reminders, check-ins and the contact-loss watch: their staff commands,
+    the hooks that hear the survivor's answers, and their tickers."""
+    from bot.services.appointment_commands import AppointmentCommands
+    from bot.services.appointments import AppointmentBook, ReminderPolicy
+    from bot.services.checkins import CheckinService
+    from bot.services.contact_watch import ContactWatchService
+    from bot.services.reminders import ReminderService
+
+    policy = ReminderPolicy.parse(
+        settings.reminder_offsets,
+        settings.reminder_no_reply_alert,
+        settings.reminder_late_grace_minutes,
+        settings.reminder_min_lead_minutes,
+    )
+    book = AppointmentBook(bundle, policy)
+    commands.appointments = AppointmentCommands(book)
+    reminders = ReminderService(db, cipher, conversations, book, texts)
+    checkins = CheckinService(db, cipher, conversations, texts)
+    conversations.record_hooks += [reminders.on_record, checkins.on_record]
+    return [reminders, checkins, ContactWatchService(db, cipher, texts)]
+
+
 async def build(
     settings: Settings,
     channels: Mapping[str, Channel],
@@ -187,6 +218,7 @@ async def build(
     )
     # The periodic jobs (reminders, re-alerts, retention...): each area adds its ticker here.
     periodic: list[Ticker] = [EscalationTicker(db, cipher, escalations)]
+    periodic += appointment_tickers(settings, db, cipher, bundle, texts, conversations, commands)
     return Harbour(
         settings=settings,
         db=db,

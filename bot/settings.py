@@ -9,6 +9,7 @@ Every key is documented in `config/harbour.example.toml`.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -23,6 +24,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 DEFAULT_CONFIG_FILE = Path("config/harbour.toml")
+_DURATION = re.compile(r"^\d+[mhd]$")
 
 
 class ConfigError(Exception):
@@ -66,6 +68,20 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     outbox_max_attempts: int = Field(default=8, ge=1, le=100)
     enrolment_code_hours: int = Field(default=72, ge=1, le=24 * 30)
+
+    # Appointments and reminders (bot/services/appointments.py, bot/services/reminders.py)
+    reminder_offsets: str = "24h,2h"  # before each appointment; m, h or d
+    reminder_no_reply_alert: str = "3h"  # tell the advocate if no reply by then
+    reminder_late_grace_minutes: int = Field(default=15, ge=0, le=24 * 60)
+    reminder_min_lead_minutes: int = Field(default=30, ge=0, le=24 * 60)
+
+    @field_validator("reminder_offsets", "reminder_no_reply_alert")
+    @classmethod
+    def _check_durations(cls, value: str) -> str:
+        parts = [p.strip() for p in value.split(",")]
+        if not parts or not all(_DURATION.match(p) and int(p[:-1]) > 0 for p in parts):
+            raise ValueError("must be durations such as 24h, 90m or 2d, separated by commas")
+        return value
 
     @classmethod
     def settings_customise_sources(

@@ -73,7 +73,9 @@ class ReminderPolicy:
     min_lead: timedelta = timedelta(minutes=30)
 
     @classmethod
-    def parse(cls, offsets: str, no_reply: str, grace_minutes: int, lead_minutes: int) -> ReminderPolicy:
+    def parse(
+        cls, offsets: str, no_reply: str, grace_minutes: int, lead_minutes: int
+    ) -> ReminderPolicy:
         parsed = sorted({parse_duration(p) for p in offsets.split(",") if p.strip()}, reverse=True)
         return cls(
             offsets=tuple(parsed),

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from bot.engine.effects import Record
 from bot.engine.events import SystemEvent
 from bot.services.appointments import AppointmentError, quiet_of, reachable_identity
-from bot.services.conversation import ConversationService
 from bot.services.quiet_hours import (
     in_quiet_hours,
     lenient_local,
@@ -30,6 +30,9 @@ from bot.store.crypto import Cipher
 from bot.store.database import Database
 from bot.store.models import CheckinPlan, Staff, Survivor
 from bot.store.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from bot.services.conversation import ConversationService
 
 log = logging.getLogger(__name__)
 

@@ -18,6 +18,7 @@ level rises, with the reasons and the channels on file. Nothing ever goes to the
 
 from __future__ import annotations
 
+import itertools
 import statistics
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -59,7 +60,7 @@ def usual_gap(times: list[datetime]) -> timedelta | None:
     """The survivor's normal rhythm: the median gap between their messages (3 or more)."""
     if len(times) < 3:
         return None
-    gaps = [(b - a).total_seconds() for a, b in zip(times, times[1:], strict=False)]
+    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(times)]
     return timedelta(seconds=max(statistics.median(gaps), 3600.0))
 
 
@@ -154,7 +155,9 @@ class ContactWatchService:
             watch.alerted_level = score.level  # a later rise is told again
         return score
 
-    async def _alert(self, uow: UnitOfWork, survivor: Survivor, score: Score, now: datetime) -> None:
+    async def _alert(
+        self, uow: UnitOfWork, survivor: Survivor, score: Score, now: datetime
+    ) -> None:
         identities = await uow.people.identities_of_survivor(survivor.id)
         channels = ", ".join(f"{i.channel} ({i.status})" for i in identities) or "none"
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from bot.engine.effects import Record
 from bot.engine.events import SystemEvent
@@ -32,7 +33,6 @@ from bot.services.appointments import (
     reachable_identity,
     staff_when,
 )
-from bot.services.conversation import ConversationService
 from bot.services.quiet_hours import QuietHours, in_quiet_hours, next_safe, zone
 from bot.services.staff_routing import PRIORITY_BACKGROUND, PRIORITY_REPLY, notify_staff
 from bot.staff_text import StaffTexts
@@ -41,6 +41,9 @@ from bot.store.crypto import Cipher
 from bot.store.database import Database
 from bot.store.models import Appointment, AppointmentJob, Staff, Survivor
 from bot.store.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from bot.services.conversation import ConversationService
 
 log = logging.getLogger(__name__)
 
@@ -191,9 +194,10 @@ class ReminderService:
             return Decision("skip", "stopped")
         job.status, job.outbox_id = "sent", queued[0].id
         appointment.reminded_at = now
+        late = int((now - job.due_at).total_seconds())
         uow.audit.record(
             "system", "appointment.reminded", now, survivor_id=survivor.id,
-            appointment=appointment.id, job=job.id, late_seconds=int((now - job.due_at).total_seconds()),
+            appointment=appointment.id, job=job.id, late_seconds=late,
         )  # fmt: skip
         return Decision("sent")
 

@@ -9,6 +9,7 @@
     /handover CODE TO              hand a case to another advocate
     ACK E1234 (or the Ack button)  I have this urgent alert; stop chasing
     RESOLVE E1234 [outcome]        the urgent situation is dealt with
+    /appt /appts /move /cancel /checkin   appointments and check-ins (appointment_commands.py)
 
 Every decision goes through bot.services.access (deny by default); a denied attempt gets a
 neutral answer and an audit event. Staff answers are never machine-translated.
@@ -23,6 +24,8 @@ from sqlalchemy import select
 from bot.engine import Bundle
 from bot.ports import InboundMessage
 from bot.services.access import Action, Actor, Case, allowed
+from bot.services.appointment_commands import COMMANDS as APPOINTMENT_COMMANDS
+from bot.services.appointment_commands import AppointmentCommands
 from bot.services.consent import translation_allowed
 from bot.services.escalation import Escalations
 from bot.services.staff_routing import PRIORITY_REPLY, is_available
@@ -40,6 +43,7 @@ class StaffCommands:
         self.texts = texts
         self.bundle = bundle
         self.escalations = escalations
+        self.appointments: AppointmentCommands | None = None  # set by bot/bootstrap.py
 
     async def handle(
         self,
@@ -77,6 +81,8 @@ class StaffCommands:
             reply.say("staff.back_done")
         elif command == "/handover" and len(words) == 3:
             await self._handover(reply, words[1], words[2])
+        elif self.appointments is not None and command.lstrip("/") in APPOINTMENT_COMMANDS:
+            await self.appointments.handle(self, reply, command.lstrip("/"), words[1:])
         else:
             reply.say("staff.help")
 

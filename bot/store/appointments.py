@@ -100,7 +100,12 @@ class Appointments:
 
     # jobs -------------------------------------------------------------------------------
     def add_job(
-        self, appointment_id: int, purpose: str, offset_minutes: int, due_at: datetime, now: datetime
+        self,
+        appointment_id: int,
+        purpose: str,
+        offset_minutes: int,
+        due_at: datetime,
+        now: datetime,
     ) -> AppointmentJob:
         job = AppointmentJob(
             appointment_id=appointment_id,
@@ -179,7 +184,9 @@ class Appointments:
             .limit(limit)
         )
         if self._postgres:
-            ids = list((await self.session.execute(due.with_for_update(skip_locked=True))).scalars())
+            ids = list(
+                (await self.session.execute(due.with_for_update(skip_locked=True))).scalars()
+            )
             rows = select(CheckinPlan).where(CheckinPlan.survivor_id.in_(ids))
             return list((await self.session.execute(rows)).scalars()) if ids else []
         plans = []

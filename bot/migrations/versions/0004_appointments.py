@@ -40,9 +40,7 @@ def upgrade() -> None:
     op.create_table(
         "appointment_jobs",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column(
-            "appointment_id", sa.Integer(), sa.ForeignKey("appointments.id"), nullable=False
-        ),
+        sa.Column("appointment_id", sa.Integer(), sa.ForeignKey("appointments.id"), nullable=False),
         sa.Column("purpose", sa.String(length=16), nullable=False),
         sa.Column("offset_minutes", sa.Integer(), nullable=False),
         sa.Column("due_at", UTC_TIME, nullable=False),
