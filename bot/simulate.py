@@ -10,6 +10,12 @@ Input, one per line on stdin:
     {"from": "advocate", "ack": "E4K7Q"}         the demo advocate acknowledges an urgent alert
     {"advance": "25h"}                           moves the virtual clock (s, m, h, d) and runs
                                                  every job that falls due on the way
+    {"at": "2026-12-01T09:00:00Z"}               sets the virtual clock (first line: any time;
+                                                 later: forward only, running what falls due)
+    {"from": "advocate", "to": "s1", "appt": "2026-12-03 14:30 solicitor"}
+                                                 the demo advocate makes an appointment for s1
+    {"from": "advocate", "to": "s1", "text": "/checkin daily 18:00"}
+                                                 a command about s1: the case code goes after it
     hello                                        a plain line: {"from": "demo", "text": "hello"}
 Output, one per outbound event, in order:
     {"to": "s1", "kind": "message", "text": "...", "choices": ["...", ...]}
@@ -95,7 +101,7 @@ def parse_line(line: str) -> dict[str, Any] | str:
         return {"from": "demo", "text": line.rstrip("\r\n")}
     if not isinstance(data, dict):
         return "each line must be a JSON object"
-    if "advance" in data:
+    if "advance" in data or "at" in data:
         return data
     sender = data.get("from")
     if not isinstance(sender, str) or not sender.strip():
@@ -124,12 +130,17 @@ def advocate_line(transcript: Transcript, line: dict[str, Any]) -> dict[str, Any
     if "ack" in line:
         return {"from": f"advocate:{DEMO_ADVOCATE}", "text": f"ACK {line['ack']}"}
     text = str(line.get("text", ""))
+    if "appt" in line:
+        text = f"/appt {line['appt']}"
     target = line.get("to")
     if target is None:
         return {"from": f"advocate:{DEMO_ADVOCATE}", "text": text}
     case = next((c for c, s in transcript.survivor_of_case.items() if s == target), None)
     if case is None:
         return f"no survivor {target!r} has written yet"
+    if text.startswith("/"):  # a command about this survivor: "/appt CASE ..."
+        command, _, rest = text.partition(" ")
+        return {"from": f"advocate:{DEMO_ADVOCATE}", "text": f"{command} {case} {rest}".strip()}
     return {"from": f"advocate:{DEMO_ADVOCATE}", "text": f"#{case} {text}"}
 
 
@@ -165,6 +176,14 @@ def parse_duration(text: str) -> timedelta | None:
     return timedelta(**{units[unit]: int(number)})
 
 
+def parse_moment(text: str) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment.astimezone(UTC) if moment.tzinfo is not None else None
+
+
 async def advance(harbour: Harbour, clock: ManualClock, step: timedelta) -> None:
     """Move time forward, stopping at every moment a job falls due, and run what is due."""
     target = clock.now() + step
@@ -198,6 +217,16 @@ async def simulate(stdin: TextIO, stdout: TextIO, stderr: TextIO, database: str 
                 parsed = parse_line(line)
                 if isinstance(parsed, str):
                     stderr.write(f"simulate: line {number}: {parsed}; skipped\n")
+                    continue
+                if "at" in parsed:
+                    moment = parse_moment(str(parsed["at"]))
+                    if moment is None or (number > 1 and moment < clock.now()):
+                        stderr.write(f"simulate: line {number}: bad \"at\" (an ISO time with a")
+                        stderr.write(" zone, not in the past after the first line)\n")
+                    elif number == 1:
+                        clock.set(moment)
+                    else:
+                        await advance(harbour, clock, moment - clock.now())
                     continue
                 if "advance" in parsed:
                     step = parse_duration(str(parsed["advance"]))
