@@ -9,11 +9,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.engine import SUPPORTED_LANGUAGES, Bundle
 from bot.phones import PhoneNumberError, parse_phone
 from bot.services.staff_commands import hand_over
+from bot.staff_text import StaffTexts
 from bot.store.models import Staff, Survivor
 from bot.store.uow import UnitOfWork
 
@@ -222,3 +224,55 @@ async def survivor_list(uow: UnitOfWork, now: datetime) -> str:
         )
     uow.audit.record(ACTOR, "survivor.listed", now, count=len(rows))
     return Table(("case", "status", "lang", "advocate", "channels", "last message"), rows).render()
+
+
+# -- privacy: subject access export and erasure (admins only, named with --by) -------------
+
+
+async def privacy_officer(uow: UnitOfWork, now: datetime, handle: str, survivor: Survivor) -> Staff:
+    """The admin carrying out a survivor's request. Deny by default: anyone else is refused
+    (the command line audits the refusal in its own transaction, which this one is not)."""
+    from bot.services.access import Actor, Case, allowed
+
+    staff = await uow.people.staff_by_handle(handle.lower())
+    actor = Actor(staff.id, staff.role, staff.active) if staff else None
+    case = Case(advocate_id=survivor.advocate_id)
+    if actor is None or staff is None or not allowed(actor, "manage", case):
+        raise AccessRefused(f"{handle!r} is not an active admin: only admins export or erase")
+    return staff
+
+
+class AccessRefused(AdminError):
+    """The person named is not allowed to do this. Audited."""
+
+
+async def survivor_export(
+    uow: UnitOfWork, now: datetime, code: str, by: str, directory: Path
+) -> str:
+    from bot.services.export import build_export, write_export
+
+    survivor = await _survivor(uow, code)
+    staff = await privacy_officer(uow, now, by, survivor)
+    export = await build_export(uow, now, survivor, actor=f"cli:{staff.handle}")
+    json_path, text_path = write_export(export, directory)
+    return (
+        f"case {survivor.case_code}: {len(export.messages)} messages exported\n"
+        f"JSON: {json_path}\ntext: {text_path}\n"
+        "These files hold the survivor's data in the clear: hand them over securely, "
+        "then delete them."
+    )
+
+
+async def survivor_erase(
+    uow: UnitOfWork, now: datetime, code: str, by: str, texts: StaffTexts
+) -> str:
+    from bot.services.erasure import erase
+
+    survivor = await _survivor(uow, code)
+    staff = await privacy_officer(uow, now, by, survivor)
+    report = await erase(uow, now, survivor, actor=f"cli:{staff.handle}", texts=texts)
+    counts = ", ".join(f"{table} {count}" for table, count in sorted(report.rows.items()))
+    return (
+        f"case {report.case_code} erased on {report.erased_on}: {report.total} rows deleted "
+        f"({counts}). Only a tombstone with the case code and the date is left."
+    )

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
-from bot.cli_common import EXIT_USAGE, OneLineParser
+from bot.cli_common import EXIT_REFUSED, EXIT_USAGE, OneLineParser
 from bot.settings import Settings
 
 NAMES = ("staff", "survivor")
@@ -40,6 +41,36 @@ def add_parsers(commands: Any) -> None:
     assign.add_argument("case")
     assign.add_argument("--advocate", required=True, metavar="HANDLE")
     survivor.add_parser("list", help="list survivors")
+    _add_privacy_parsers(survivor)
+
+
+def _add_privacy_parsers(survivor: Any) -> None:
+    export = survivor.add_parser("export", help="write a subject access export (JSON and text)")
+    export.add_argument("case")
+    export.add_argument("--by", required=True, metavar="HANDLE", help="the admin doing this")
+    export.add_argument("--out", default=".", metavar="DIR", help="where to write the files")
+    erase = survivor.add_parser("erase", help="delete everything about a survivor, for good")
+    erase.add_argument("case")
+    erase.add_argument("--by", required=True, metavar="HANDLE", help="the admin doing this")
+    erase.add_argument("--yes", action="store_true", help="do not ask (for scripts)")
+
+
+def confirm_erasure(case: str, assume_yes: bool) -> bool:
+    """Say plainly that erasure cannot be undone, then ask for the case code back."""
+    print(
+        f"Erasing case {case.upper()} deletes everything Harbour holds about this survivor: "
+        "messages, contacts, reminders, escalations, consent records and audit details.\n"
+        "THIS CANNOT BE UNDONE. Only the case code and today's date are kept.",
+        file=sys.stderr,
+    )
+    if assume_yes:
+        return True
+    print("Type the case code to confirm: ", end="", file=sys.stderr, flush=True)
+    try:
+        answer = input()
+    except EOFError:
+        answer = ""
+    return answer.strip().upper() == case.strip().upper()
 
 
 async def run(settings: Settings, args: argparse.Namespace) -> int:
@@ -47,9 +78,14 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
     from bot.bootstrap import FLOWS_DIR, LOCALES_DIR
     from bot.flowfiles import load_bundle
     from bot.ports import SystemClock
+    from bot.staff_text import StaffTexts
     from bot.store.database import open_store
     from bot.store.uow import UnitOfWork
 
+    if args.command == "survivor" and args.survivor_command == "erase":
+        if not confirm_erasure(args.case, args.yes):
+            print("harbour: nothing was erased", file=sys.stderr)
+            return 1
     db, cipher = await open_store(settings)
     now = SystemClock().now()
     try:
@@ -79,8 +115,18 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
             elif command == "survivor assign":
                 bundle = load_bundle(FLOWS_DIR, LOCALES_DIR)
                 out = await admin.survivor_assign(uow, now, args.case, args.advocate, bundle)
+            elif command == "survivor export":
+                out = await admin.survivor_export(uow, now, args.case, args.by, Path(args.out))
+            elif command == "survivor erase":
+                texts = StaffTexts.load(LOCALES_DIR / "staff")
+                out = await admin.survivor_erase(uow, now, args.case, args.by, texts)
             else:
                 out = await admin.survivor_list(uow, now)
+    except admin.AccessRefused as exc:
+        async with UnitOfWork(db, cipher) as uow:  # the refusal is kept, in its own transaction
+            uow.audit.record(f"cli:{args.by}"[:64], "access.denied", now, attempted=command)
+        print(f"harbour: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
     except admin.AdminError as exc:
         print(f"harbour: {exc}", file=sys.stderr)
         return EXIT_USAGE

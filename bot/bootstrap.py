@@ -25,6 +25,7 @@ from bot.services.outbox import OutboxSender
 from bot.services.pacemaker import Pacemaker
 from bot.services.ratelimit import ChannelPacer, Limits
 from bot.services.relay import RelayPreparer
+from bot.services.retention import Periods, RetentionTicker
 from bot.services.rota import OfficeHours, RotaError
 from bot.services.staff_commands import StaffCommands
 from bot.services.staff_notices import StaffNotices
@@ -219,6 +220,7 @@ async def build(
     # The periodic jobs (reminders, re-alerts, retention...): each area adds its ticker here.
     periodic: list[Ticker] = [EscalationTicker(db, cipher, escalations)]
     periodic += appointment_tickers(settings, db, cipher, bundle, texts, conversations, commands)
+    periodic.append(RetentionTicker(db, cipher, Periods.from_settings(settings)))
     return Harbour(
         settings=settings,
         db=db,

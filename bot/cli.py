@@ -28,9 +28,9 @@ from bot.store.database import KeyRefused
 def command_modules() -> list[ModuleType]:
     """Modules that add their own subcommands: NAMES, add_parsers(commands), run(settings, args).
     Each area of the product keeps its commands next to its code."""
-    from bot import admin_cli, appointments_cli, rota_cli
+    from bot import admin_cli, appointments_cli, privacy_cli, rota_cli
 
-    return [admin_cli, appointments_cli, rota_cli]
+    return [admin_cli, appointments_cli, rota_cli, privacy_cli]
 
 
 def build_parser() -> argparse.ArgumentParser:

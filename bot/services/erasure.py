@@ -42,7 +42,9 @@ from bot.store.models import (
 from bot.store.uow import UnitOfWork
 
 # Tables that hold nothing about any one survivor.
-NOT_ABOUT_SURVIVORS = frozenset({"meta", "staff", "erasure_tombstones", "key_rotation_progress"})
+NOT_ABOUT_SURVIVORS = frozenset(
+    {"meta", "staff", "rota_shifts", "erasure_tombstones", "key_rotation_progress"}
+)
 # Tables without a survivor link whose rows are found by looking inside them.
 FOUND_BY_CONTENT = frozenset({"inbox"})
 SCAN_BATCH = 500

@@ -87,5 +87,12 @@ class Cipher:
         message = purpose.encode() + b"\x00" + value.encode("utf-8")
         return hmac.new(self.primary.hmac_key, message, hashlib.sha256).hexdigest()
 
+    def lookup_hashes(self, value: str, purpose: str) -> list[str]:
+        """The keyed hash under every key in the ring, primary first. Looking up with all of
+        them finds rows a key rotation has not re-hashed yet (bot/services/key_rotation.py)."""
+        message = purpose.encode() + b"\x00" + value.encode("utf-8")
+        keys = [self.primary, *(k for k in self._ring.values() if k is not self.primary)]
+        return [hmac.new(k.hmac_key, message, hashlib.sha256).hexdigest() for k in keys]
+
     def key_id_of(self, blob: bytes) -> bytes:
         return bytes(blob[1:5])

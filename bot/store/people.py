@@ -35,11 +35,12 @@ class People:
         return self.cipher.lookup_hash(f"{channel}:{address}", ADDRESS)
 
     async def identity(self, channel: str, address: str) -> Identity | None:
+        # Every key's hash: during a key rotation some rows are not re-hashed yet.
+        hashes = self.cipher.lookup_hashes(f"{channel}:{address}", ADDRESS)
         stmt = select(Identity).where(
-            Identity.channel == channel,
-            Identity.address_hash == self.address_hash(channel, address),
+            Identity.channel == channel, Identity.address_hash.in_(hashes)
         )
-        return (await self.session.execute(stmt)).scalar_one_or_none()
+        return (await self.session.execute(stmt)).scalars().first()
 
     def address_of(self, identity: Identity) -> str:
         return self.cipher.decrypt_text(identity.address_enc, ADDRESS)
@@ -160,10 +161,9 @@ class People:
         The caller answers every failure the same way, so nobody learns whether a code exists.
         """
         normalised = "".join(ch for ch in code.upper() if ch.isalnum())
-        stmt = select(EnrolmentCode).where(
-            EnrolmentCode.code_hash == self.cipher.lookup_hash(normalised, ENROL_CODE)
-        )
-        row = (await self.session.execute(stmt)).scalar_one_or_none()
+        hashes = self.cipher.lookup_hashes(normalised, ENROL_CODE)  # codes from before a rotation
+        stmt = select(EnrolmentCode).where(EnrolmentCode.code_hash.in_(hashes))
+        row = (await self.session.execute(stmt)).scalars().first()
         if row is None or row.used_at is not None or row.expires_at <= now:
             return None
         row.used_at = now
