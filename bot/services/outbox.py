@@ -159,10 +159,13 @@ class OutboxSender:
         result: SendResult,
     ) -> None:
         identity = await uow.session.get(Identity, identity_id)
-        if identity is not None and result.permanent is not None:
-            identity.status = result.permanent
         if identity is None or identity.survivor_id is None:
             return  # a staff address failed: the escalation chain re-alerts others
+        already_told = identity.status in ("stopped", "blocked", "opted_out")
+        if result.permanent is not None and identity.status != "stopped":
+            identity.status = result.permanent  # STOP stays STOP: START must re-open it
+        if already_told:
+            return  # the advocate already had a contact-loss signal for this channel
         survivor = await uow.people.survivor(identity.survivor_id)
         if survivor is not None:
             reason = "blocked" if result.permanent else "undeliverable"

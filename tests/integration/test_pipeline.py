@@ -253,3 +253,30 @@ async def test_processing_failure_keeps_the_message_for_a_retry(settings: Settin
         assert await harbour.inbound.recover() == 1
     finally:
         await harbour.close()
+
+
+async def test_no_second_alert_when_a_stopped_channel_refuses(settings: Settings) -> None:
+    """STOP already told the advocate; the carrier then refusing our STOP confirmation
+    (Twilio 21610) must not raise a second, confusing alert."""
+    channel = Flaky([SendResult(status="failed", error="21610", permanent="opted_out")])
+    harbour, _ = await start(settings, channels={"local": channel})
+    try:
+        await enrol(harbour, "s1", await add_advocate(harbour))
+        async with UnitOfWork(harbour.db, harbour.cipher) as uow:
+            identity = await uow.people.identity("local", "s1")
+            assert identity is not None
+            identity.status = "stopped"
+            uow.outbox.add(
+                channel="local",
+                identity_id=identity.id,
+                now=harbour.clock.now(),
+                payload={"text": "You will not get more messages."},
+                priority=10,
+            )
+        await harbour.drain()
+        assert not [m for m in channel.sent if m.address == "advocate:amira"]
+        async with UnitOfWork(harbour.db, harbour.cipher) as uow:
+            identity = await uow.people.identity("local", "s1")
+            assert identity is not None and identity.status == "stopped"
+    finally:
+        await harbour.close()
