@@ -11,12 +11,18 @@ from bot.store.database import Database
 from bot.store.models import Base
 
 
-async def readable_dump(db: Database, cipher: Cipher) -> str:
+async def readable_dump(
+    db: Database, cipher: Cipher, skip: frozenset[str] = frozenset(), *, hashes: bool = True
+) -> str:
     chunks: list[str] = []
     async with db.sessions() as session:
         for table in Base.metadata.sorted_tables:
+            if table.name in skip:
+                continue
             for row in (await session.execute(select(table))).mappings():
                 for name, value in row.items():
+                    if name.endswith("_hash") and not hashes:
+                        continue
                     purpose = ENCRYPTED.get((table.name, name))
                     if isinstance(value, bytes) and purpose is not None:
                         chunks.append(cipher.decrypt_text(value, purpose))
