@@ -129,7 +129,7 @@ async def build_export(
 
 
 def to_json(export: SurvivorExport) -> str:
-    return json.dumps(asdict(export), ensure_ascii=False, indent=2, sort_keys=True)
+    return json.dumps(asdict(export), ensure_ascii=False, indent=2)
 
 
 def from_json(text: str) -> SurvivorExport:
