@@ -2,8 +2,9 @@
 
 Never commits: services own the transaction. Due rows are claimed atomically on both
 databases, like the outbox: PostgreSQL locks them with `FOR UPDATE SKIP LOCKED` (another
-worker skips them), SQLite (which ignores SKIP LOCKED without a word) uses a compare-and-set
-UPDATE whose rowcount says whether this worker won. The caller then does the work and marks
+worker skips them); SQLite (which ignores SKIP LOCKED without a word) uses a compare-and-set
+UPDATE ... WHERE status = 'pending' RETURNING id, whose returned rows (its rowcount) are the
+ones this worker won. The caller then does the work and marks
 each row done in the same transaction, so a crash rolls both back together.
 """
 
@@ -146,24 +147,26 @@ class Appointments:
             .limit(limit)
         )
         if self._postgres:
-            due = due.with_for_update(skip_locked=True)
-            ids = list((await self.session.execute(due)).scalars())
-            if not ids:
-                return []
-            rows = select(AppointmentJob).where(AppointmentJob.id.in_(ids))
-            jobs = list((await self.session.execute(rows)).scalars())
+            ids = list(
+                (await self.session.execute(due.with_for_update(skip_locked=True))).scalars()
+            )
         else:
-            jobs = []
-            for job_id in list((await self.session.execute(due)).scalars()):
-                cas = (
-                    update(AppointmentJob)
-                    .where(AppointmentJob.id == job_id, AppointmentJob.status == "pending")
-                    .values(status=CLAIMED)
-                )
-                if _rowcount(await self.session.execute(cas)) == 1:
-                    job = await self.session.get(AppointmentJob, job_id, populate_existing=True)
-                    if job is not None:
-                        jobs.append(job)
+            # One compare-and-set UPDATE as the transaction's first statement: it takes SQLite's
+            # write lock before reading, so a second worker waits, then finds the rows no longer
+            # pending (reading first would leave it a stale snapshot it cannot write from).
+            cas = (
+                update(AppointmentJob)
+                .where(AppointmentJob.id.in_(due.scalar_subquery()))
+                .where(AppointmentJob.status == "pending")
+                .values(status=CLAIMED)
+                .returning(AppointmentJob.id)
+            )
+            ids = list((await self.session.execute(cas)).scalars())
+        if not ids:
+            return []
+        rows = select(AppointmentJob).where(AppointmentJob.id.in_(ids))
+        fresh = {"populate_existing": True}
+        jobs = list((await self.session.execute(rows, execution_options=fresh)).scalars())
         return sorted(jobs, key=lambda j: (j.due_at, j.id))
 
     async def next_job_due(self) -> datetime | None:
@@ -187,24 +190,20 @@ class Appointments:
             ids = list(
                 (await self.session.execute(due.with_for_update(skip_locked=True))).scalars()
             )
-            rows = select(CheckinPlan).where(CheckinPlan.survivor_id.in_(ids))
-            return list((await self.session.execute(rows)).scalars()) if ids else []
-        plans = []
-        for survivor_id in list((await self.session.execute(due)).scalars()):
-            plan = await self.session.get(CheckinPlan, survivor_id, populate_existing=True)
-            if plan is None:
-                continue
+        else:  # compare-and-set first, as for jobs: only a plan still due is taken
             cas = (
                 update(CheckinPlan)
-                .where(
-                    CheckinPlan.survivor_id == survivor_id,
-                    CheckinPlan.next_due_at == plan.next_due_at,
-                )
+                .where(CheckinPlan.survivor_id.in_(due.scalar_subquery()))
+                .where(CheckinPlan.active.is_(True), CheckinPlan.next_due_at <= now)
                 .values(updated_at=now)
+                .returning(CheckinPlan.survivor_id)
             )
-            if _rowcount(await self.session.execute(cas)) == 1:
-                plans.append(plan)
-        return plans
+            ids = list((await self.session.execute(cas)).scalars())
+        if not ids:
+            return []
+        rows = select(CheckinPlan).where(CheckinPlan.survivor_id.in_(ids))
+        fresh = {"populate_existing": True}
+        return list((await self.session.execute(rows, execution_options=fresh)).scalars())
 
     async def next_checkin_due(self) -> datetime | None:
         stmt = select(func.min(CheckinPlan.next_due_at)).where(CheckinPlan.active.is_(True))

@@ -4,7 +4,7 @@ after the first reminder, cancellation, the late-send rule and the survivor's re
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 
