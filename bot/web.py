@@ -65,6 +65,29 @@ class BodyLimit:
         await self.app(scope, replay, send)
 
 
+# What the webhooks speak: Telegram posts JSON, Twilio posts forms. Anything else declared is
+# refused before a handler runs (each handler still checks its own type and parses strictly).
+ACCEPTED_TYPES = frozenset({"application/json", "application/x-www-form-urlencoded"})
+
+
+class ContentTypes:
+    """ASGI middleware: 400 for a request body declared as any other content type."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            raw = dict(scope.get("headers", [])).get(b"content-type")
+            if raw is not None:
+                media = raw.split(b";", 1)[0].strip().lower().decode("latin-1")
+                if media not in ACCEPTED_TYPES:
+                    response = JSONResponse({"error": "unsupported content type"}, status_code=400)
+                    await response(scope, receive, send)
+                    return
+        await self.app(scope, receive, send)
+
+
 async def _too_large(scope: Scope, receive: Receive, send: Send) -> None:
     await JSONResponse({"error": "request body too large"}, status_code=413)(scope, receive, send)
 
@@ -82,4 +105,4 @@ def create_app(
         return JSONResponse({"status": "ok"})
 
     app = Starlette(routes=[Route("/healthz", healthz, methods=["GET"]), *routes])
-    return BodyLimit(app, max_body_bytes)
+    return BodyLimit(ContentTypes(app), max_body_bytes)
