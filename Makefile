@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint bench flows-check clean
+.PHONY: install run test lint bench flows-check security clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Harbour needs Python 3.11 or newer"'
@@ -26,7 +26,13 @@ lint: install
 flows-check: install
 	$(BIN)/harbour flows check
 
-test: lint flows-check
+# Security checks: ruff's S rules run in lint; here a secret scan of the tracked files and
+# pip-audit (which skips with one line when its vulnerability database is out of reach).
+security: install
+	$(BIN)/python -m tests.security.secret_scan
+	$(BIN)/python -m tests.security.dependency_audit
+
+test: lint flows-check security
 	$(BIN)/pytest
 
 bench: install
