@@ -8,8 +8,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from bot.bootstrap import Harbour
-from bot.ports import ManualClock
-from bot.services.contact_watch import ContactWatchService, silence_points, usual_gap
+from bot.services.contact_watch import silence_points, usual_gap
 from bot.settings import Settings
 from bot.store.models import ContactWatch, Identity, OutboxItem, Survivor
 from bot.store.uow import UnitOfWork
@@ -17,10 +16,6 @@ from tests.harness import add_advocate, say
 from tests.integration.test_reminders import ADVOCATE, harbour_at, survivor, texts, travel
 
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
-
-
-def watcher(harbour: Harbour) -> ContactWatchService:
-    return next(t for t in harbour.pacemaker.tickers if isinstance(t, ContactWatchService))
 
 
 def alerts(sent: object) -> list[str]:
