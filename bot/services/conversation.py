@@ -21,7 +21,7 @@ from bot.engine.events import Context, Event, SystemEvent, UserInput
 from bot.engine.run import MAX_INPUT_CHARS
 from bot.engine.urgent import detect
 from bot.ports import Channel, Clock, InboundMessage
-from bot.services import consent
+from bot.services import consent, flood
 from bot.services.erasure import erase
 from bot.services.staff_commands import StaffCommands
 from bot.services.staff_notices import StaffNotices
@@ -141,6 +141,7 @@ class ConversationService:
         turn = Turn(uow, now, channel, identity, survivor, inbox_id)
         if inbound.kind != "text" and await self._telegram_media_or_clear(turn, inbound, text):
             return
+        flooding = await flood.over_limit(uow, survivor.id, now)  # counted before this one
         uow.messages.add(
             survivor_id=survivor.id,
             direction="in",
@@ -154,7 +155,10 @@ class ConversationService:
         for _ in range(MAX_FOLLOW_UPS):
             outcome = self.engine.handle(state, event, self._context(turn))
             state = outcome.state
-            follow_up = await self._apply(turn, outcome.effects)
+            effects, held = flood.hold_back(outcome.effects, flooding)
+            if held:  # kept in the history; the advocate is told once per window
+                await flood.tell_staff_once(uow, now, turn.survivor, self.staff.texts)
+            follow_up = await self._apply(turn, effects)
             if follow_up is None:
                 break
             event = follow_up

@@ -1,0 +1,58 @@
+"""A flooding sender is slowed down without losing anything: every message is kept in the
+history, the advocate gets one notice instead of a relay per message, STOP is honoured, and
+an urgent message in the middle of the flood still raises the alarm at once."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from bot.ports import ManualClock
+from bot.services.flood import FLOOD_LIMIT
+from bot.settings import Settings
+from bot.store.escalation_models import Escalation
+from bot.store.models import Identity, Message, OutboxItem
+from bot.store.uow import UnitOfWork
+from tests.harness import add_advocate, enrol, onboard, say, start
+
+SURVIVOR = "+447700900606"
+ADVOCATE = "advocate:amira"
+
+
+async def test_flood_is_held_but_nothing_is_lost_and_urgent_gets_through(
+    settings: Settings,
+) -> None:
+    harbour, sent = await start(settings, clock=ManualClock())
+    try:
+        await enrol(harbour, SURVIVOR, await add_advocate(harbour))
+        await onboard(harbour, SURVIVOR)
+        sent.sent.clear()
+        flood = [f"message number {n} for my advocate please" for n in range(FLOOD_LIMIT + 10)]
+        for line in flood:
+            await say(harbour, SURVIVOR, line)
+        await say(harbour, SURVIVOR, "he is here, he found me")
+        async with UnitOfWork(harbour.db, harbour.cipher) as uow:
+            bodies = [body for _m, body in await uow.messages.recent(1, limit=500)]
+            relays = await uow.session.execute(
+                select(func.count()).select_from(OutboxItem).where(OutboxItem.kind == "relay")
+            )
+            escalations = await uow.session.execute(select(func.count()).select_from(Escalation))
+            relay_count, escalation_count = relays.scalar_one(), escalations.scalar_one()
+        assert all(line in bodies for line in flood)  # every message is in the history
+        assert relay_count < FLOOD_LIMIT  # not one relay per message
+        notices = [m for m in sent.to(ADVOCATE) if "sending many messages" in m.text]
+        assert len(notices) == 1
+        assert escalation_count == 1  # the urgent one raised the alarm
+        survivor_saw = [m.text for m in sent.to(SURVIVOR)]
+        assert any("999" in text for text in survivor_saw)  # emergency numbers still sent
+        await say(harbour, SURVIVOR, "STOP")
+        async with UnitOfWork(harbour.db, harbour.cipher) as uow:
+            identity = (
+                await uow.session.execute(select(Identity).where(Identity.survivor_id == 1))
+            ).scalar_one()
+            inbound = await uow.session.execute(
+                select(func.count()).select_from(Message).where(Message.direction == "in")
+            )
+        assert identity.status == "stopped"  # STOP is honoured even while flooding
+        assert inbound.scalar_one() >= len(flood) + 2
+    finally:
+        await harbour.close()
