@@ -23,6 +23,7 @@ from starlette.routing import BaseRoute, Route
 from telegram.error import TelegramError
 from telegram.request import HTTPXRequest
 
+from bot.adapters.telegram_flood import FloodGuard
 from bot.adapters.telegram_parse import callback_query_id, parse_update
 from bot.adapters.telegram_receive import (
     ALLOWED_UPDATES,
@@ -76,7 +77,9 @@ class TelegramChannel:
         webhook_secret: str | None = None,
         public_url: str | None = None,
         poll_timeout: float = 25.0,
+        flood_window: float = 1.0,
     ) -> None:
+        """`flood_window` is Telegram's second; tests against a faster fake shrink it."""
         if mode == "webhook" and not webhook_secret:
             raise ValueError("webhook mode needs a secret token")
         self.bot = bot
@@ -84,7 +87,7 @@ class TelegramChannel:
         self.webhook_secret = webhook_secret
         self.public_url = public_url
         self.poll_timeout = poll_timeout
-        self.sender = TelegramSender(bot)
+        self.sender = TelegramSender(bot, FloodGuard(window=flood_window))
         self.poller: Poller | None = None
         self._stop = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()

@@ -32,6 +32,7 @@ from telegram.error import (
 )
 from telegram.warnings import PTBDeprecationWarning
 
+from bot.adapters.telegram_flood import FloodGuard
 from bot.ports import OutboundMessage, SendResult
 
 log = logging.getLogger(__name__)
@@ -95,8 +96,9 @@ def bounded(text: str, limit: int) -> str:
 
 
 class TelegramSender:
-    def __init__(self, bot: Bot) -> None:
+    def __init__(self, bot: Bot, guard: FloodGuard | None = None) -> None:
         self.bot = bot
+        self.guard = guard or FloodGuard()
 
     async def send(self, message: OutboundMessage) -> SendResult:
         try:
@@ -115,6 +117,7 @@ class TelegramSender:
     async def _message(self, chat_id: int, message: OutboundMessage) -> SendResult:
         if not message.text.strip():
             return SendResult("failed", error="empty_text")
+        await self.guard.wait(chat_id)
         sent = await self.bot.send_message(
             chat_id,
             bounded(message.text, MAX_TEXT),
@@ -129,6 +132,7 @@ class TelegramSender:
         if not isinstance(from_chat, int) or not isinstance(source_id, int):
             return SendResult("failed", error="bad_copy_request")
         caption = meta.get("caption")
+        await self.guard.wait(chat_id)
         copied = await self.bot.copy_message(
             chat_id,
             from_chat,
@@ -153,6 +157,7 @@ class TelegramSender:
         report_chat = meta.get("report_chat")
         if report is None or not isinstance(report_chat, int):
             return SendResult("sent", error=f"not_deleted={failed}" if failed else None)
+        await self.guard.wait(report_chat)
         sent = await self.bot.send_message(report_chat, report, protect_content=True)
         return SendResult("sent", provider_id=str(sent.message_id))
 

@@ -18,13 +18,19 @@ ADVOCATE_CHAT = 7_000_001
 
 
 def channel_for(
-    fake: FakeTelegram, *, mode: str = "polling", secret: str | None = None
+    fake: FakeTelegram,
+    *,
+    mode: str = "polling",
+    secret: str | None = None,
+    flood_window: float | None = None,
 ) -> TelegramChannel:
+    """`flood_window` defaults to the fake's window; 0 turns the adapter's guard off."""
     return TelegramChannel(
         build_bot(DEFAULT_TOKEN, fake.url),
         mode=mode,  # type: ignore[arg-type]
         webhook_secret=secret,
         poll_timeout=1.0,
+        flood_window=fake.limiter.window if flood_window is None else flood_window,
     )
 
 
@@ -41,8 +47,9 @@ async def start_harbour(
     pacer: ChannelPacer | None = None,
     mode: str = "polling",
     secret: str | None = None,
+    flood_window: float | None = None,
 ) -> tuple[Harbour, TelegramChannel]:
-    channel = channel_for(fake, mode=mode, secret=secret)
+    channel = channel_for(fake, mode=mode, secret=secret, flood_window=flood_window)
     pacers = {"telegram": pacer} if pacer is not None else {}
     harbour = await build(settings, {"telegram": channel}, pacers=pacers)
     return harbour, channel

@@ -4,6 +4,7 @@ what parse() makes of each kind of update, and what send() makes of each answer.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from itertools import pairwise
 
 import pytest
 
@@ -116,7 +117,7 @@ async def test_overlong_button_value_is_left_out_not_fatal(
 
 async def test_rate_limit_answer_becomes_retry_after() -> None:
     async with FakeTelegram() as strict:  # one message a second per chat
-        channel = channel_for(strict)
+        channel = channel_for(strict, flood_window=0.0)  # the adapter's own guard off
         try:
             assert (await channel.send(OutboundMessage(str(CHAT), "one"))).status == "sent"
             result = await channel.send(OutboundMessage(str(CHAT), "two"))
@@ -232,3 +233,16 @@ async def test_clear_deletes_one_by_one_and_reports_honestly(
     assert fake.sent_to(CHAT)[-1]["has_protected_content"] is True
     remaining = [m["message_id"] for m in fake.history.in_chat(CHAT)]
     assert len(remaining) == 2  # the one refused, and the report
+
+
+async def test_flood_guard_spaces_messages_to_one_chat_by_real_departures() -> None:
+    async with FakeTelegram(rate_window=0.2) as strict:
+        channel = channel_for(strict)  # guard on, scaled to the fake's window
+        try:
+            results = [await channel.send(OutboundMessage(str(CHAT), f"m{n}")) for n in range(4)]
+        finally:
+            await channel.stop()
+    assert [r.status for r in results] == ["sent"] * 4
+    assert strict.too_many_requests_sent == 0
+    sends = [c.at for c in strict.calls_to("sendMessage")]
+    assert all(later - earlier >= 0.2 for earlier, later in pairwise(sends))

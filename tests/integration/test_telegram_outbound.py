@@ -85,9 +85,10 @@ async def test_burst_of_300_to_10_chats_gets_no_429(
 
 
 async def test_429_retry_after_is_honoured(settings: Settings, strict: FakeTelegram) -> None:
-    # A pacer with no per-chat gap, so the second message breaks the fake's limit.
+    # No per-chat gap in the pacer and the adapter's guard off, so the second message
+    # breaks the fake's limit.
     unpaced = ChannelPacer(Limits(per_second=1000.0))
-    harbour, channel = await start_harbour(settings, strict, pacer=unpaced)
+    harbour, channel = await start_harbour(settings, strict, pacer=unpaced, flood_window=0.0)
     try:
         await enrol_on_telegram(harbour, CHAT, None)
         await queue(harbour, CHAT, ["first", "second"])
