@@ -389,8 +389,7 @@ class ConversationService:
                 others.append(effect)
         await self._apply(turn, others)
         await uow.conversations.save(survivor.id, outcome.state, now)
-        await uow.session.flush()
-        return queued
+        return queued  # ids are given at the caller's next flush
 
     # -- Telegram only: media is passed on, /clear wipes the phone's copy of the chat ----------
     async def _telegram_media_or_clear(

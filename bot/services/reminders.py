@@ -39,7 +39,7 @@ from bot.staff_text import StaffTexts
 from bot.store.appointments import Appointments
 from bot.store.crypto import Cipher
 from bot.store.database import Database
-from bot.store.models import Appointment, AppointmentJob, Staff, Survivor
+from bot.store.models import Appointment, AppointmentJob, OutboxItem, Staff, Survivor
 from bot.store.uow import UnitOfWork
 
 if TYPE_CHECKING:
@@ -104,6 +104,7 @@ class ReminderService:
         self.book = book
         self.texts = texts
         self.batch = batch
+        self._queued: dict[int, OutboxItem] = {}
 
     @property
     def policy(self) -> ReminderPolicy:
@@ -116,17 +117,34 @@ class ReminderService:
             return await Appointments(uow.session, self.cipher).next_job_due()
 
     async def run_batch(self, now: datetime) -> int:
-        """Claim up to one batch of due jobs and do them, all in one transaction."""
+        """Claim up to one batch of due jobs and do them, all in one transaction. If one job
+        fails, the batch is done again job by job, so one bad row holds back no other."""
+        try:
+            return await self._batch(now, careful=False)
+        except Exception:
+            log.warning("an appointment job failed; doing the batch one job at a time")
+            return await self._batch(now, careful=True)
+
+    async def _batch(self, now: datetime, careful: bool) -> int:
         async with UnitOfWork(self.db, self.cipher) as uow:
             repo = Appointments(uow.session, self.cipher)
             jobs = await repo.claim_due_jobs(now, self.batch)
+            await repo.load_for_jobs(jobs)  # appointments and survivors in two queries
             for job in jobs:
+                if not careful:
+                    await self._run(uow, repo, job, jobs, now)
+                    continue
                 try:
                     async with uow.session.begin_nested():
                         await self._run(uow, repo, job, jobs, now)
-                except Exception:  # one bad row must not hold back every other reminder
+                except Exception:
                     log.exception("appointment job %d failed; left for a person to check", job.id)
                     job.status, job.outcome, job.done_at = "error", "exception", now
+            await uow.session.flush()
+            for job in jobs:
+                if self._queued.get(job.id) is not None:
+                    job.outbox_id = self._queued.pop(job.id).id
+            self._queued.clear()
             return len(jobs)
 
     async def _run(
@@ -137,7 +155,7 @@ class ReminderService:
         batch: list[AppointmentJob],
         now: datetime,
     ) -> None:
-        appointment = await repo.get(job.appointment_id, lock=True)
+        appointment = await uow.session.get(Appointment, job.appointment_id)
         survivor = await uow.people.survivor(appointment.survivor_id) if appointment else None
         if appointment is None or survivor is None or appointment.status != "scheduled":
             job.status, job.done_at = "cancelled", now
@@ -192,7 +210,8 @@ class ReminderService:
         )
         if not queued:
             return Decision("skip", "stopped")
-        job.status, job.outbox_id = "sent", queued[0].id
+        job.status = "sent"
+        self._queued[job.id] = queued[0]  # its outbox id is known after the batch's flush
         appointment.reminded_at = now
         late = int((now - job.due_at).total_seconds())
         uow.audit.record(

@@ -18,7 +18,7 @@ from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.store.crypto import Cipher
-from bot.store.models import Appointment, AppointmentJob, CheckinPlan, ContactWatch
+from bot.store.models import Appointment, AppointmentJob, CheckinPlan, ContactWatch, Survivor
 
 PLACE = "appointment.place"
 CLAIMED = "claimed"  # a job row taken by a worker inside its open transaction
@@ -168,6 +168,19 @@ class Appointments:
         fresh = {"populate_existing": True}
         jobs = list((await self.session.execute(rows, execution_options=fresh)).scalars())
         return sorted(jobs, key=lambda j: (j.due_at, j.id))
+
+    async def load_for_jobs(self, jobs: Sequence[AppointmentJob]) -> None:
+        """Bring the jobs' appointments (locked on PostgreSQL, so a move waits) and their
+        survivors into the session at once, instead of one query per job."""
+        ids = {job.appointment_id for job in jobs}
+        if not ids:
+            return
+        stmt = select(Appointment).where(Appointment.id.in_(ids))
+        if self._postgres:
+            stmt = stmt.with_for_update()
+        found = list((await self.session.execute(stmt)).scalars())
+        owners = {a.survivor_id for a in found}
+        await self.session.execute(select(Survivor).where(Survivor.id.in_(owners)))
 
     async def next_job_due(self) -> datetime | None:
         stmt = select(func.min(AppointmentJob.due_at)).where(AppointmentJob.status == "pending")
