@@ -221,7 +221,7 @@ async def simulate(stdin: TextIO, stdout: TextIO, stderr: TextIO, database: str 
                 if "at" in parsed:
                     moment = parse_moment(str(parsed["at"]))
                     if moment is None or (number > 1 and moment < clock.now()):
-                        stderr.write(f"simulate: line {number}: bad \"at\" (an ISO time with a")
+                        stderr.write(f'simulate: line {number}: bad "at" (an ISO time with a')
                         stderr.write(" zone, not in the past after the first line)\n")
                     elif number == 1:
                         clock.set(moment)
