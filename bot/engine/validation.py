@@ -73,8 +73,9 @@ def _edges(flow: Flow, node: Node) -> Iterator[tuple[str, Destination, int]]:
 
 
 def _roots(bundle: Bundle) -> list[tuple[str, str]]:
-    entries = (HOME_NODE, *INTENT_NODES.values(), *SYSTEM_ENTRIES.values())
-    roots = [Destination.parse(t, "") for t in entries]
+    # A system entry (a reminder, a check-in) is a root when its flow is there at all.
+    entries = [t for t in SYSTEM_ENTRIES.values() if t.split(".")[0] in bundle.flows]
+    roots = [Destination.parse(t, "") for t in (HOME_NODE, *INTENT_NODES.values(), *entries)]
     found = [(d.flow or "", d.node or "") for d in roots]
     onboarding = bundle.flows.get(ONBOARDING_FLOW)
     if onboarding is not None:
