@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.store.crypto import Cipher
-from bot.store.models import EnrolmentCode, Identity, Staff, Survivor
+from bot.store.models import EnrolmentCode, ErasureTombstone, Identity, Staff, Survivor
 
 # No 0/O or 1/I/L: codes are read aloud and typed on keypads.
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -77,13 +77,13 @@ class People:
 
     # survivors --------------------------------------------------------------------------
     async def new_survivor(self, now: datetime, **fields: object) -> Survivor:
-        """A survivor with a fresh, unique, pseudonymous case code."""
+        """A survivor with a fresh, unique, pseudonymous case code. Codes of erased cases
+        are never given out again: staff records elsewhere may still mention them."""
         while True:
             code = new_code(5)
-            taken = await self.session.execute(
-                select(Survivor.id).where(Survivor.case_code == code)
-            )
-            if taken.first() is None:
+            live = select(Survivor.id).where(Survivor.case_code == code)
+            erased = select(ErasureTombstone.id).where(ErasureTombstone.case_code == code)
+            if (await self.session.execute(live.union_all(erased))).first() is None:
                 break
         survivor = Survivor(case_code=code, created_at=now, allowed_channels=[], **fields)
         self.session.add(survivor)

@@ -163,3 +163,22 @@ async def test_expired_claims_return_to_the_queue(settings: Settings) -> None:
             assert len(await uow.outbox.claim_due(NOW, timedelta(seconds=30), 5, ["local"])) == 1
     finally:
         await db.close()
+
+
+async def test_erased_case_codes_are_never_reused(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.store import people
+    from bot.store.models import ErasureTombstone
+
+    db, cipher = await open_store(settings)
+    try:
+        async with UnitOfWork(db, cipher) as uow:
+            uow.session.add(ErasureTombstone(case_code="AAAAA", erased_on="2026-11-01"))
+        codes = iter(["AAAAA", "BBBBB"])
+        monkeypatch.setattr(people, "new_code", lambda _length: next(codes))
+        async with UnitOfWork(db, cipher) as uow:
+            survivor = await uow.people.new_survivor(NOW)
+        assert survivor.case_code == "BBBBB"
+    finally:
+        await db.close()
