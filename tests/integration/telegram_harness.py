@@ -37,7 +37,7 @@ def channel_for(
 def scaled_pacer(window: float) -> ChannelPacer:
     """The production Telegram pacer (29/s overall, 1.05 s a chat) for a fake whose
     `rate_window` shrinks a second to `window`, with a wider margin for loopback jitter."""
-    return ChannelPacer(Limits(per_second=25.0 / window, per_address_interval=1.25 * window))
+    return ChannelPacer(Limits(per_second=25.0 / window, per_address_interval=1.4 * window))
 
 
 async def start_harbour(

@@ -236,7 +236,7 @@ async def test_clear_deletes_one_by_one_and_reports_honestly(
 
 
 async def test_flood_guard_spaces_messages_to_one_chat_by_real_departures() -> None:
-    async with FakeTelegram(rate_window=0.2) as strict:
+    async with FakeTelegram(rate_window=0.3) as strict:
         channel = channel_for(strict)  # guard on, scaled to the fake's window
         try:
             results = [await channel.send(OutboundMessage(str(CHAT), f"m{n}")) for n in range(4)]
@@ -245,4 +245,4 @@ async def test_flood_guard_spaces_messages_to_one_chat_by_real_departures() -> N
     assert [r.status for r in results] == ["sent"] * 4
     assert strict.too_many_requests_sent == 0
     sends = [c.at for c in strict.calls_to("sendMessage")]
-    assert all(later - earlier >= 0.2 for earlier, later in pairwise(sends))
+    assert all(later - earlier >= 0.3 for earlier, later in pairwise(sends))
