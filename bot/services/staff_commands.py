@@ -7,6 +7,7 @@
     /away [YYYY-MM-DD] [cover]     I am away (until a date, with a named cover)
     /back                          I am back
     /handover CODE TO              hand a case to another advocate
+    /wipe CODE                     the survivor's phone is lost: delete the bot's chat on it
     ACK E1234 (or the Ack button)  I have this urgent alert; stop chasing
     RESOLVE E1234 [outcome]        the urgent situation is dealt with
     /appt /appts /move /cancel /checkin   appointments and check-ins (appointment_commands.py)
@@ -29,12 +30,13 @@ from bot.services.appointment_commands import AppointmentCommands
 from bot.services.consent import translation_allowed
 from bot.services.escalation import Escalations
 from bot.services.staff_routing import PRIORITY_REPLY, is_available
+from bot.services.telegram_safety import wipe_survivor_chat
 from bot.services.text_input import clean_text
 from bot.staff_text import StaffTexts
-from bot.store.models import AuditEvent, Identity, Message, OutboxItem, Staff, Survivor
+from bot.store.escalation_models import Escalation
+from bot.store.models import Identity, Message, OutboxItem, Staff, Survivor
 from bot.store.uow import UnitOfWork
 
-ESCALATION_OPEN_FOR = timedelta(hours=24)
 HISTORY_LINES = 12
 
 
@@ -81,6 +83,10 @@ class StaffCommands:
             reply.say("staff.back_done")
         elif command == "/handover" and len(words) == 3:
             await self._handover(reply, words[1], words[2])
+        elif command == "/wipe" and len(words) == 2:  # the survivor's phone is lost or taken
+            survivor = await self._permitted(reply, words[1], "wipe")
+            if survivor is not None:
+                await wipe_survivor_chat(uow, now, survivor, staff, self.texts)
         elif self.appointments is not None and command.lstrip("/") in APPOINTMENT_COMMANDS:
             await self.appointments.handle(self, reply, command.lstrip("/"), words[1:])
         else:
@@ -89,12 +95,10 @@ class StaffCommands:
     # -- access ---------------------------------------------------------------------------
     async def case_view(self, uow: UnitOfWork, survivor: Survivor, now: datetime) -> Case:
         advocate = await uow.people.staff(survivor.advocate_id) if survivor.advocate_id else None
-        since = now - ESCALATION_OPEN_FOR
         raised = await uow.session.execute(
-            select(AuditEvent.id).where(
-                AuditEvent.survivor_id == survivor.id,
-                AuditEvent.action == "escalation.raised",
-                AuditEvent.at >= since,
+            select(Escalation.id).where(
+                Escalation.survivor_id == survivor.id,
+                Escalation.status.in_(("open", "acknowledged")),
             )
         )
         return Case(

@@ -184,3 +184,19 @@ async def test_handover_introduces_the_new_advocate(settings: Settings) -> None:
             assert survivor is not None and survivor.advocate_id == bo.id
     finally:
         await harbour.close()
+
+
+async def test_wipe_command_is_access_controlled(settings: Settings) -> None:
+    harbour, sent = await start(settings)
+    try:
+        case = await enrol(harbour, "s1", await add_advocate(harbour, "amira"))
+        await add_advocate(harbour, "cy")
+        await say(harbour, "advocate:cy", f"/wipe {case}")
+        assert "not possible" in sent.to("advocate:cy")[-1].text
+        await say(harbour, "advocate:amira", f"/wipe {case}")
+        assert sent.to("advocate:amira"), "the advocate is told what was queued"
+        done = await audit_actions(harbour)
+        assert "access.denied" in done and "telegram.wipe_requested" in done
+        assert sent.to("s1") == [], "nothing shows on the survivor's side"
+    finally:
+        await harbour.close()
