@@ -1,59 +1,19 @@
-"""The working way to run the real async twilio client against any base URL.
+"""The real async twilio client pointed at any base URL, for the fake's own tests.
 
-Two problems with twilio 9.13's `AsyncTwilioHttpClient` on aiohttp 3.14, both solved here:
-- it stores `timeout=` but never applies it, and `create_async`/`list_async` pass none, so
-  aiohttp gets `timeout=None`, which means no deadline at all: a hung request waits forever;
-- it wraps the credentials in `aiohttp.BasicAuth`, which now raises a DeprecationWarning on
-  every request (an error under this project's pytest settings).
-`DeadlineTwilioHttpClient` sends the same Basic credentials as a plain Authorization header
-and applies its timeout to every request. Copy it into the adapter as it is.
+The working client (a per-request deadline, and Basic credentials sent as a plain header
+because aiohttp deprecates `BasicAuth`) lives in production code, bot/adapters/twilio_http.py;
+the fakes reuse it so the tests exercise exactly what Harbour sends with.
 """
 
 from __future__ import annotations
 
-import aiohttp
-from twilio.http.async_http_client import AsyncTwilioHttpClient
-from twilio.http.response import Response
 from twilio.rest import Client
 
-
-class DeadlineTwilioHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
-    async def request(
-        self,
-        method: str,
-        url: str,
-        params: dict[str, object] | None = None,
-        data: dict[str, object] | None = None,
-        headers: dict[str, str] | None = None,
-        auth: tuple[str, str] | None = None,
-        timeout: float | None = None,  # noqa: ASYNC109 - the base class's signature
-        allow_redirects: bool = False,
-    ) -> Response:
-        headers = dict(headers or {})
-        if auth is not None:
-            headers["Authorization"] = aiohttp.encode_basic_auth(auth[0], auth[1])
-        return await super().request(
-            method,
-            url,
-            params=params,
-            data=data,
-            headers=headers,
-            auth=None,
-            timeout=timeout if timeout is not None else self.timeout,
-            allow_redirects=allow_redirects,
-        )
+from bot.adapters.twilio_http import make_client
 
 
 def make_async_client(
     base_url: str, account_sid: str, auth_token: str, *, timeout: float = 10.0
 ) -> Client:
-    """A twilio `Client` whose Messages calls go to `base_url` with a per-request deadline.
-
-    Call it inside the running event loop (the HTTP client opens an aiohttp session at once)
-    and close it with ``await client.http_client.close()``. `environment={}` keeps
-    TWILIO_EDGE/TWILIO_REGION out: either one makes twilio rewrite the URL's host.
-    """
-    http_client = DeadlineTwilioHttpClient(timeout=timeout)
-    client = Client(account_sid, auth_token, http_client=http_client, environment={})
-    client.api.base_url = base_url.rstrip("/")
-    return client
+    """Call it inside the running event loop; close with ``await client.http_client.close()``."""
+    return make_client(base_url, account_sid, auth_token, timeout=timeout)
