@@ -14,6 +14,7 @@ from typing import TextIO
 from bot.bootstrap import Harbour
 from bot.ports import OutboundMessage
 from bot.simulate import DEMO_ADVOCATE, Transcript, ensure_survivor
+from bot.store.uow import UnitOfWork
 
 YOU = "you"
 
@@ -54,7 +55,9 @@ class TerminalChat:
     async def run(self, harbour: Harbour) -> None:
         self.out.write(
             f"Harbour local mode. You are a survivor enrolled with advocate '{DEMO_ADVOCATE}'.\n"
-            "Type a message and press Enter. Ctrl-C or Ctrl-D (end of input) to quit.\n"
+            "Type a message and press Enter. To write as a staff member, start the line with @\n"
+            f"and their handle: '@{DEMO_ADVOCATE} /cases', '@{DEMO_ADVOCATE} #CASE hello'.\n"
+            "Ctrl-C or Ctrl-D (end of input) to quit.\n"
         )
         self.out.flush()
         transcript = Transcript(self.out)  # only for its survivor bookkeeping
@@ -68,5 +71,21 @@ class TerminalChat:
                 return
             text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
             await ensure_survivor(harbour, transcript, YOU, None)
-            await harbour.inbound.accept("local", uuid.uuid4().hex, {"from": YOU, "text": text})
+            sender = await staff_sender(harbour, text) or YOU
+            if sender != YOU:
+                text = text.split(maxsplit=1)[1] if len(text.split(maxsplit=1)) > 1 else ""
+            await harbour.inbound.accept("local", uuid.uuid4().hex, {"from": sender, "text": text})
             await harbour.drain()
+
+
+async def staff_sender(harbour: Harbour, line: str) -> str | None:
+    """ "@amira text": the local address of staff member amira, if there is one."""
+    if not line.startswith("@"):
+        return None
+    handle = line[1:].split(maxsplit=1)[0].lower() if len(line) > 1 else ""
+    async with UnitOfWork(harbour.db, harbour.cipher) as uow:
+        staff = await uow.people.staff_by_handle(handle)
+        if staff is None:
+            return None
+        prefix = "advocate" if staff.role == "advocate" else "staff"
+        return f"{prefix}:{staff.handle}"

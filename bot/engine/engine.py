@@ -183,9 +183,10 @@ class Engine:
 
     def _capture_join_code(self, run: Run) -> None:
         """ "/start ABC234" or "JOIN ABC234" as a first message: keep the code for the join
-        step, which comes after consent."""
+        step, which comes after consent. Kept even for someone already linked: a code they
+        were given (a new case, a new phone) is an explicit request."""
         words = run.normalized.split()
-        if len(words) < 2 or run.ctx.enrolled:
+        if len(words) < 2:
             return
         catalogue = self.bundle.catalogue
         if any(words[0] in catalogue.words(lang, JOIN_WORDS_KEY) for lang in catalogue.languages()):

@@ -200,3 +200,23 @@ async def test_wipe_command_is_access_controlled(settings: Settings) -> None:
         assert sent.to("s1") == [], "nothing shows on the survivor's side"
     finally:
         await harbour.close()
+
+
+async def test_a_linked_survivor_can_join_a_new_case_with_a_code(settings: Settings) -> None:
+    from bot import admin
+
+    harbour, sent = await start(settings)
+    try:
+        await enrol(harbour, "s1", await add_advocate(harbour, "demo"))
+        await add_advocate(harbour, "amira")
+        async with UnitOfWork(harbour.db, harbour.cipher) as uow:
+            printed = await admin.survivor_enrol(
+                uow, harbour.clock.now(), "amira", "pl", "Europe/London", 72, None, None
+            )
+        code = printed.split("one-time code: ")[1].split()[0]
+        for text in (f"JOIN {code}", "1", "1", "Mam pytanie o list z urzędu miasta"):
+            await say(harbour, "s1", text)
+        assert [m.kind for m in sent.to("advocate:amira")] == ["relay"]
+        assert "enrolment.linked" in await audit_actions(harbour)
+    finally:
+        await harbour.close()

@@ -131,3 +131,25 @@ def test_local_mode_chat_survives_hostile_input_and_serves_healthz(env: dict[str
     replies = out.decode().count("Harbour ▸")
     assert replies >= len(hostile), out.decode()[-2000:]
     assert "Traceback" not in err.decode()
+
+
+def test_local_mode_lets_you_write_as_the_advocate_too(env: dict[str, str]) -> None:
+    lines = [
+        "hello",
+        "1",
+        "1",
+        "1",
+        "I have a question about the letter from the council",
+        "@demo /cases",
+        "@demo #NOSUCH hello",
+    ]
+    done = run(
+        ["run"],
+        {**env, "HARBOUR_HTTP_PORT": str(_free_port())},
+        stdin="\n".join(lines).encode() + b"\n",
+    )
+    out = done.stdout.decode()
+    assert done.returncode == 0, done.stderr.decode()[-800:]
+    assert "relayed message → advocate:demo" in out
+    assert "Your cases (1)" in out
+    assert "not possible for this case" in out
