@@ -14,8 +14,11 @@ move or a cancellation only if a reminder with the old time already reached them
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import lru_cache
+from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
@@ -33,6 +36,7 @@ from bot.services.quiet_hours import (
 )
 from bot.services.staff_routing import PRIORITY_BACKGROUND
 from bot.store.appointments import Appointments
+from bot.store.batch import last_inbound_channels
 from bot.store.models import Appointment, Identity, Survivor
 from bot.store.uow import UnitOfWork
 
@@ -107,12 +111,58 @@ def parse_when(day_text: str, time_text: str, tz: ZoneInfo) -> datetime:
         raise AppointmentError(f"staff.appt_{exc.reason}", when=when, zone=str(tz)) from None
 
 
-def quiet_of(survivor: Survivor) -> QuietHours | None:
+class SurvivorFacts(Protocol):
+    """What reminders read of a survivor: an ORM Survivor or a batch's plain row."""
+
+    @property
+    def language(self) -> str | None: ...
+    @property
+    def timezone(self) -> str: ...
+    @property
+    def discreet(self) -> bool: ...
+    @property
+    def quiet_start(self) -> str | None: ...
+    @property
+    def quiet_end(self) -> str | None: ...
+
+
+class AppointmentFacts(Protocol):
+    """What reminders read of an appointment: an ORM Appointment or a batch's plain row."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def starts_at(self) -> datetime: ...
+    @property
+    def timezone(self) -> str: ...
+
+
+class Reachable(Protocol):
+    @property
+    def channel(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+
+
+IdentityT = TypeVar("IdentityT", bound=Reachable)
+
+
+def quiet_of(survivor: SurvivorFacts) -> QuietHours | None:
     return QuietHours.parse(survivor.quiet_start, survivor.quiet_end)
 
 
+@lru_cache(maxsize=2048)
+def _local_day(day: date, language: str) -> str:
+    """The day as survivors read it ("Thu 3 Dec"); Babel is slow enough to be worth caching
+    when a round of reminders names the same few days thousands of times."""
+    try:
+        return format_date(day, "EEE d MMM", locale=language)
+    except (ValueError, LookupError):
+        return day.strftime("%a %d %b")
+
+
 def describe(
-    bundle: Bundle, appointment: Appointment, survivor: Survivor, place: str | None
+    bundle: Bundle, appointment: AppointmentFacts, survivor: SurvivorFacts, place: str | None
 ) -> dict[str, str]:
     """The {what} {day} {time} {place} of survivor-facing text, in their language."""
     language = survivor.language or "en"
@@ -120,20 +170,16 @@ def describe(
     kind = appointment.kind
     if survivor.discreet and kind in SENSITIVE_TYPES:
         kind = "other"
-    try:
-        day = format_date(local.date(), "EEE d MMM", locale=language)
-    except (ValueError, LookupError):
-        day = local.strftime("%a %d %b")
     shown_place = f"\n{place}" if place and not survivor.discreet else ""
     return {
         "what": bundle.catalogue.text(language, f"appt.type.{kind}"),
-        "day": day,
+        "day": _local_day(local.date(), language),
         "time": local.strftime("%H:%M"),
         "place": shown_place,
     }
 
 
-def staff_when(appointment: Appointment) -> str:
+def staff_when(appointment: AppointmentFacts) -> str:
     local = appointment.starts_at.astimezone(zone(appointment.timezone))
     return f"{local:%a %d %b %Y %H:%M} {appointment.timezone}"
 
@@ -265,13 +311,22 @@ class AppointmentBook:
 
 async def reachable_identity(uow: UnitOfWork, survivor: Survivor) -> Identity | None:
     """The survivor's open channel that they allowed, preferring the one they last wrote on."""
-    from bot.services.staff_commands import _survivor_identity
+    identities = await uow.people.identities_of_survivor(survivor.id)
+    last = (await last_inbound_channels(uow.session, [survivor.id])).get(survivor.id)
+    return choose_identity(identities, last, survivor.allowed_channels or ())
 
-    allowed = set(survivor.allowed_channels or ())
-    preferred = await _survivor_identity(uow, survivor)
-    if preferred is not None and (not allowed or preferred.channel in allowed):
+
+def choose_identity(
+    identities: Sequence[IdentityT], last_channel: str | None, allowed_channels: Sequence[str]
+) -> IdentityT | None:
+    """Of a survivor's identities (oldest first): the active one on the channel they last wrote
+    on (else the oldest active one) if they allowed it, else the oldest active one they
+    allowed. The same choice as staff replies make, narrowed to the allowed channels."""
+    allowed = set(allowed_channels)
+    active = [i for i in identities if i.status == "active"]
+    if not active:
+        return None
+    preferred = next((i for i in active if i.channel == last_channel), active[0])
+    if not allowed or preferred.channel in allowed:
         return preferred
-    for identity in await uow.people.identities_of_survivor(survivor.id):
-        if identity.status == "active" and (not allowed or identity.channel in allowed):
-            return identity
-    return None
+    return next((i for i in active if i.channel in allowed), None)

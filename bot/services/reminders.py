@@ -1,8 +1,9 @@
 """Sending appointment reminders exactly once, and telling the advocate what happened.
 
-Each tick claims the due jobs (atomically: see bot/store/appointments.py) and, in the same
-transaction, writes the reminder to the outbox and marks the job sent. A crash before the
-commit undoes both, so the next tick (in this process or another) does the job once.
+Each tick claims a batch of due jobs (atomically: see bot/store/appointments.py) and, in the
+same transaction, writes the reminders to the outbox and marks the jobs sent. A crash before
+the commit undoes both, so the next tick (in this process or another) does each job once.
+The survivor-facing writes of a batch are grouped (bot/services/reminder_batch.py).
 
 The late-send rule, for a reminder found due later than planned (the service was down, or
 quiet hours changed):
@@ -19,27 +20,32 @@ The "no reply" check tells the advocate when a reminder went out and no answer c
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from bot.engine.effects import Record
-from bot.engine.events import SystemEvent
 from bot.services.appointments import (
     AppointmentBook,
     ReminderPolicy,
     describe,
     quiet_of,
-    reachable_identity,
     staff_when,
 )
 from bot.services.quiet_hours import QuietHours, in_quiet_hours, next_safe, zone
-from bot.services.staff_routing import PRIORITY_BACKGROUND, PRIORITY_REPLY, notify_staff
+from bot.services.reminder_batch import ReminderBatch
+from bot.services.staff_routing import PRIORITY_REPLY, notify_staff
 from bot.staff_text import StaffTexts
-from bot.store.appointments import Appointments
+from bot.store.appointments import (
+    CLAIMED,
+    Appointments,
+    BatchAppointment,
+    BatchSurvivor,
+    DueJob,
+)
 from bot.store.crypto import Cipher
 from bot.store.database import Database
-from bot.store.models import Appointment, AppointmentJob, OutboxItem, Staff, Survivor
+from bot.store.models import Appointment, Staff, Survivor
 from bot.store.uow import UnitOfWork
 
 if TYPE_CHECKING:
@@ -58,9 +64,21 @@ class Decision:
     at: datetime | None = None  # defer: the new due time
 
 
+class Pending(Protocol):
+    @property
+    def due_at(self) -> datetime: ...
+
+
+class Starting(Protocol):
+    @property
+    def starts_at(self) -> datetime: ...
+    @property
+    def reply(self) -> str | None: ...
+
+
 def decide(
-    job: AppointmentJob,
-    appointment: Appointment,
+    job: Pending,
+    appointment: Starting,
     later_due: bool,
     now: datetime,
     quiet: QuietHours | None,
@@ -86,6 +104,27 @@ def decide(
     return Decision("send")
 
 
+@dataclass
+class Batch:
+    """One claimed batch: its jobs in due order, their appointments, and the writer."""
+
+    uow: UnitOfWork
+    jobs: list[DueJob]
+    appointments: dict[int, BatchAppointment]
+    reminders: ReminderBatch
+    reminded: dict[int, datetime] = field(default_factory=dict)  # appointment id -> when
+    by_appointment: dict[int, list[DueJob]] = field(default_factory=dict)
+
+    def later_reminder_due(self, job: DueJob) -> bool:
+        """A later reminder of the same appointment is also in this batch, still to do."""
+        return any(
+            other.purpose == "reminder"
+            and other.offset_minutes < job.offset_minutes
+            and other.status in ("pending", CLAIMED)
+            for other in self.by_appointment.get(job.appointment_id, ())
+        )
+
+
 class ReminderService:
     """The reminders ticker, and the hook that hears the survivor's answer."""
 
@@ -104,7 +143,6 @@ class ReminderService:
         self.book = book
         self.texts = texts
         self.batch = batch
-        self._queued: dict[int, OutboxItem] = {}
 
     @property
     def policy(self) -> ReminderPolicy:
@@ -128,35 +166,40 @@ class ReminderService:
     async def _batch(self, now: datetime, careful: bool) -> int:
         async with UnitOfWork(self.db, self.cipher) as uow:
             repo = Appointments(uow.session, self.cipher)
-            jobs = await repo.claim_due_jobs(now, self.batch)
-            await repo.load_for_jobs(jobs)  # appointments and survivors in two queries
+            jobs = await repo.claim_due(now, self.batch)
+            if not jobs:
+                return 0
+            appointments = await repo.load_batch(jobs)  # with their survivors, in one query
+            reminders = ReminderBatch(uow, self.conversations, now)
+            await reminders.prepare({a.survivor_id for a in appointments.values()})
+            batch = Batch(uow, jobs, appointments, reminders)
+            for job in jobs:
+                batch.by_appointment.setdefault(job.appointment_id, []).append(job)
             for job in jobs:
                 if not careful:
-                    await self._run(uow, repo, job, jobs, now)
+                    await self._run(batch, job, now)
                     continue
+                appointment = appointments.get(job.appointment_id)
+                reminded_before = appointment.reminded_at if appointment else None
                 try:
                     async with uow.session.begin_nested():
-                        await self._run(uow, repo, job, jobs, now)
+                        await self._run(batch, job, now)
+                        await reminders.write()
                 except Exception:
                     log.exception("appointment job %d failed; left for a person to check", job.id)
                     job.status, job.outcome, job.done_at = "error", "exception", now
-            await uow.session.flush()
-            for job in jobs:
-                if self._queued.get(job.id) is not None:
-                    job.outbox_id = self._queued.pop(job.id).id
-            self._queued.clear()
+                    if appointment is not None:
+                        appointment.reminded_at = reminded_before
+                        batch.reminded.pop(appointment.id, None)
+                        reminders.forget(appointment.survivor_id)
+            await reminders.write()
+            await repo.finish_jobs(jobs)
+            await repo.mark_reminded(batch.reminded)
             return len(jobs)
 
-    async def _run(
-        self,
-        uow: UnitOfWork,
-        repo: Appointments,
-        job: AppointmentJob,
-        batch: list[AppointmentJob],
-        now: datetime,
-    ) -> None:
-        appointment = await uow.session.get(Appointment, job.appointment_id)
-        survivor = await uow.people.survivor(appointment.survivor_id) if appointment else None
+    async def _run(self, batch: Batch, job: DueJob, now: datetime) -> None:
+        appointment = batch.appointments.get(job.appointment_id)
+        survivor = appointment.survivor if appointment else None
         if appointment is None or survivor is None or appointment.status != "scheduled":
             job.status, job.done_at = "cancelled", now
             return
@@ -164,20 +207,14 @@ class ReminderService:
             job.status, job.outcome, job.done_at = "cancelled", survivor.status, now
             return
         if job.purpose == "no_reply":
-            await self._no_reply(uow, job, appointment, survivor, now)
+            await self._no_reply(batch.uow, job, appointment, survivor, now)
             return
-        later_due = any(
-            other.appointment_id == job.appointment_id
-            and other.purpose == "reminder"
-            and other.offset_minutes < job.offset_minutes
-            and other.status in ("pending", "claimed")
-            for other in batch
-        )
         decision = decide(
-            job, appointment, later_due, now, quiet_of(survivor), survivor.timezone, self.policy
-        )
+            job, appointment, batch.later_reminder_due(job), now, quiet_of(survivor),
+            survivor.timezone, self.policy,
+        )  # fmt: skip
         if decision.action == "send":
-            decision = await self._send(uow, job, appointment, survivor, now)
+            decision = await self._send(batch, job, appointment, survivor, now)
         if decision.action == "defer":
             assert decision.at is not None
             job.status, job.due_at = "pending", decision.at
@@ -187,45 +224,40 @@ class ReminderService:
             job.status, job.outcome = "superseded", decision.reason or "later_reminder"
         elif decision.action == "skip":
             job.status, job.outcome = "skipped", decision.reason
-            await self._tell_not_sent(uow, appointment, survivor, decision.reason, now)
+            await self._tell_not_sent(batch.uow, appointment, survivor, decision.reason, now)
 
     async def _send(
         self,
-        uow: UnitOfWork,
-        job: AppointmentJob,
-        appointment: Appointment,
-        survivor: Survivor,
+        batch: Batch,
+        job: DueJob,
+        appointment: BatchAppointment,
+        survivor: BatchSurvivor,
         now: datetime,
     ) -> Decision:
         if survivor.status == "paused":
             return Decision("skip", "paused")
-        identity = await reachable_identity(uow, survivor)
+        identity = batch.reminders.identity(survivor)
         if identity is None or identity.channel not in self.conversations.channels:
             return Decision("skip", "no_channel")
-        repo = Appointments(uow.session, self.cipher)
-        params = describe(self.book.bundle, appointment, survivor, repo.place(appointment))
-        event = SystemEvent("reminder", tuple(params.items()))
-        queued = await self.conversations.system_turn(
-            uow, now, survivor, identity, event, PRIORITY_BACKGROUND
-        )
-        if not queued:
+        place = Appointments(batch.uow.session, self.cipher).place(appointment)
+        params = describe(self.book.bundle, appointment, survivor, place)
+        if not await batch.reminders.remind(job, survivor, identity, params):
             return Decision("skip", "stopped")
-        job.status = "sent"
-        self._queued[job.id] = queued[0]  # its outbox id is known after the batch's flush
-        appointment.reminded_at = now
+        job.status = "sent"  # its outbox id is known once the batch is written
+        appointment.reminded_at = batch.reminded[appointment.id] = now
         late = int((now - job.due_at).total_seconds())
-        uow.audit.record(
-            "system", "appointment.reminded", now, survivor_id=survivor.id,
-            appointment=appointment.id, job=job.id, late_seconds=late,
+        batch.reminders.audit(
+            "appointment.reminded", survivor.id, appointment=appointment.id, job=job.id,
+            late_seconds=late,
         )  # fmt: skip
         return Decision("sent")
 
     async def _no_reply(
         self,
         uow: UnitOfWork,
-        job: AppointmentJob,
-        appointment: Appointment,
-        survivor: Survivor,
+        job: DueJob,
+        appointment: BatchAppointment,
+        survivor: BatchSurvivor,
         now: datetime,
     ) -> None:
         job.done_at = now
@@ -242,8 +274,8 @@ class ReminderService:
     async def _tell_not_sent(
         self,
         uow: UnitOfWork,
-        appointment: Appointment,
-        survivor: Survivor,
+        appointment: BatchAppointment,
+        survivor: BatchSurvivor,
         reason: str,
         now: datetime,
     ) -> None:
@@ -259,8 +291,8 @@ class ReminderService:
     async def _tell(
         self,
         uow: UnitOfWork,
-        survivor: Survivor,
-        appointment: Appointment,
+        survivor: BatchSurvivor | Survivor,
+        appointment: BatchAppointment | Appointment,
         now: datetime,
         key: str,
         priority: int,
@@ -268,6 +300,9 @@ class ReminderService:
     ) -> None:
         """Tell the responsible staff, each in their language; values in `text_keys` are
         staff-text keys themselves."""
+        person = survivor if isinstance(survivor, Survivor) else None
+        person = person or await uow.people.survivor(survivor.id)
+        assert person is not None  # read in this transaction
 
         def build(staff: Staff) -> str:
             words = {k: self.texts.text(v, staff.language) for k, v in text_keys.items()}
@@ -277,7 +312,7 @@ class ReminderService:
             )  # fmt: skip
 
         await notify_staff(
-            uow, survivor, now, kind="alert", build=build, priority=priority,
+            uow, person, now, kind="alert", build=build, priority=priority,
             extra={"appointment": appointment.id},
         )  # fmt: skip
 

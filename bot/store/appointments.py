@@ -10,18 +10,69 @@ each row done in the same transaction, so a crash rolls both back together.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy import CursorResult, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.store.batch import table
 from bot.store.crypto import Cipher
 from bot.store.models import Appointment, AppointmentJob, CheckinPlan, ContactWatch, Survivor
 
 PLACE = "appointment.place"
+APPOINTMENTS, JOBS, SURVIVORS = table(Appointment), table(AppointmentJob), table(Survivor)
 CLAIMED = "claimed"  # a job row taken by a worker inside its open transaction
+
+
+@dataclass
+class DueJob:
+    """A claimed appointment_jobs row, and what the ticker decided to do with it."""
+
+    id: int
+    appointment_id: int
+    purpose: str  # reminder | no_reply
+    offset_minutes: int
+    due_at: datetime
+    status: str = CLAIMED
+    outcome: str | None = None
+    done_at: datetime | None = None
+    outbox_id: int | None = None
+
+
+@dataclass(frozen=True)
+class BatchSurvivor:
+    """What a reminder batch reads of a survivor (plain values: no ORM object per row)."""
+
+    id: int
+    case_code: str
+    language: str | None
+    timezone: str
+    quiet_start: str | None
+    quiet_end: str | None
+    allowed_channels: tuple[str, ...]
+    status: str
+    advocate_id: int | None
+    discreet: bool
+    duress_word_enc: bytes | None
+
+
+@dataclass
+class BatchAppointment:
+    """What a reminder batch reads of an appointment; `reminded_at` changes as it goes."""
+
+    id: int
+    survivor_id: int
+    kind: str
+    starts_at: datetime
+    timezone: str
+    place_enc: bytes | None
+    status: str
+    reply: str | None
+    reminded_at: datetime | None
+    survivor: BatchSurvivor | None
 
 
 def _rowcount(result: object) -> int:
@@ -63,7 +114,7 @@ class Appointments:
         await self.session.flush()
         return appointment
 
-    def place(self, appointment: Appointment) -> str | None:
+    def place(self, appointment: Appointment | BatchAppointment) -> str | None:
         if appointment.place_enc is None:
             return None
         return self.cipher.decrypt_text(appointment.place_enc, PLACE)
@@ -138,49 +189,105 @@ class Appointments:
         )
         return _rowcount(await self.session.execute(stmt))
 
-    async def claim_due_jobs(self, now: datetime, limit: int) -> list[AppointmentJob]:
-        """Take up to `limit` due jobs for this transaction alone, earliest first."""
+    async def claim_due(self, now: datetime, limit: int) -> list[DueJob]:
+        """Take up to `limit` due jobs for this transaction alone, earliest first, in one
+        statement: the rows come back marked `claimed` (a rollback makes them pending again)."""
+        jobs = JOBS.c
         due = (
-            select(AppointmentJob.id)
-            .where(AppointmentJob.status == "pending", AppointmentJob.due_at <= now)
-            .order_by(AppointmentJob.due_at, AppointmentJob.id)
+            select(jobs.id)
+            .where(jobs.status == "pending", jobs.due_at <= now)
+            .order_by(jobs.due_at, jobs.id)
             .limit(limit)
         )
         if self._postgres:
-            ids = list(
-                (await self.session.execute(due.with_for_update(skip_locked=True))).scalars()
-            )
-        else:
-            # One compare-and-set UPDATE as the transaction's first statement: it takes SQLite's
-            # write lock before reading, so a second worker waits, then finds the rows no longer
-            # pending (reading first would leave it a stale snapshot it cannot write from).
-            cas = (
-                update(AppointmentJob)
-                .where(AppointmentJob.id.in_(due.scalar_subquery()))
-                .where(AppointmentJob.status == "pending")
-                .values(status=CLAIMED)
-                .returning(AppointmentJob.id)
-            )
-            ids = list((await self.session.execute(cas)).scalars())
-        if not ids:
-            return []
-        rows = select(AppointmentJob).where(AppointmentJob.id.in_(ids))
-        fresh = {"populate_existing": True}
-        jobs = list((await self.session.execute(rows, execution_options=fresh)).scalars())
-        return sorted(jobs, key=lambda j: (j.due_at, j.id))
+            # Locked rows are skipped: another worker holds them until it commits.
+            due = due.with_for_update(skip_locked=True)
+        # On SQLite this compare-and-set UPDATE is the transaction's first statement: it
+        # takes the write lock before reading, so a second worker waits, then finds the rows
+        # no longer pending (reading first would leave it a stale snapshot it cannot write
+        # from). On PostgreSQL the status check is the same guard, and costs nothing.
+        claim = (
+            update(JOBS)
+            .where(jobs.id.in_(due.scalar_subquery()), jobs.status == "pending")
+            .values(status=CLAIMED)
+            .returning(jobs.id, jobs.appointment_id, jobs.purpose, jobs.offset_minutes, jobs.due_at)
+        )
+        rows = (await self.session.execute(claim)).all()
+        claimed = [
+            DueJob(r.id, r.appointment_id, r.purpose, r.offset_minutes, r.due_at) for r in rows
+        ]
+        return sorted(claimed, key=lambda j: (j.due_at, j.id))
 
-    async def load_for_jobs(self, jobs: Sequence[AppointmentJob]) -> None:
-        """Bring the jobs' appointments (locked on PostgreSQL, so a move waits) and their
-        survivors into the session at once, instead of one query per job."""
-        ids = {job.appointment_id for job in jobs}
+    async def load_batch(self, jobs: Sequence[DueJob]) -> dict[int, BatchAppointment]:
+        """The jobs' appointments with their survivors, in one query, by appointment id.
+        On PostgreSQL the appointments are locked, so a move or a reply waits for the batch."""
+        ids = sorted({job.appointment_id for job in jobs})
         if not ids:
-            return
-        stmt = select(Appointment).where(Appointment.id.in_(ids))
+            return {}
+        a, s = APPOINTMENTS.c, SURVIVORS.c
+        stmt = (
+            select(
+                a.id, a.survivor_id, a.kind, a.starts_at, a.timezone, a.place_enc, a.status,
+                a.reply, a.reminded_at, s.case_code, s.language, s.timezone.label("zone"),
+                s.quiet_start, s.quiet_end, s.allowed_channels, s.status.label("survivor_status"),
+                s.advocate_id, s.discreet, s.duress_word_enc,
+            )
+            .select_from(APPOINTMENTS.outerjoin(SURVIVORS))
+            .where(a.id.in_(ids))
+            .order_by(a.id)
+        )  # fmt: skip
         if self._postgres:
-            stmt = stmt.with_for_update()
-        found = list((await self.session.execute(stmt)).scalars())
-        owners = {a.survivor_id for a in found}
-        await self.session.execute(select(Survivor).where(Survivor.id.in_(owners)))
+            stmt = stmt.with_for_update(of=APPOINTMENTS)
+        found: dict[int, BatchAppointment] = {}
+        for r in await self.session.execute(stmt):
+            survivor = None
+            if r.case_code is not None:
+                survivor = BatchSurvivor(
+                    r.survivor_id, r.case_code, r.language, r.zone, r.quiet_start, r.quiet_end,
+                    tuple(r.allowed_channels or ()), r.survivor_status, r.advocate_id,
+                    bool(r.discreet), r.duress_word_enc,
+                )  # fmt: skip
+            found[r.id] = BatchAppointment(
+                r.id, r.survivor_id, r.kind, r.starts_at, r.timezone, r.place_enc, r.status,
+                r.reply, r.reminded_at, survivor,
+            )  # fmt: skip
+        return found
+
+    async def finish_jobs(self, jobs: Sequence[DueJob]) -> None:
+        """Write back what was done with each claimed job: one statement, many parameters."""
+        if not jobs:
+            return
+        stmt = (
+            update(JOBS)
+            .where(JOBS.c.id == bindparam("job_id"))
+            .values(
+                status=bindparam("new_status"),
+                outcome=bindparam("new_outcome"),
+                due_at=bindparam("new_due_at"),
+                done_at=bindparam("new_done_at"),
+                outbox_id=bindparam("new_outbox_id"),
+            )
+        )
+        rows = [
+            {
+                "job_id": j.id, "new_status": j.status, "new_outcome": j.outcome,
+                "new_due_at": j.due_at, "new_done_at": j.done_at, "new_outbox_id": j.outbox_id,
+            }
+            for j in jobs
+        ]  # fmt: skip
+        await self.session.execute(stmt, rows)
+
+    async def mark_reminded(self, reminded: Mapping[int, datetime]) -> None:
+        """Record when each appointment's reminder went out (the reply is matched to it)."""
+        if not reminded:
+            return
+        stmt = (
+            update(APPOINTMENTS)
+            .where(APPOINTMENTS.c.id == bindparam("appointment_id"))
+            .values(reminded_at=bindparam("new_reminded_at"))
+        )
+        rows = [{"appointment_id": i, "new_reminded_at": at} for i, at in reminded.items()]
+        await self.session.execute(stmt, rows)
 
     async def next_job_due(self) -> datetime | None:
         stmt = select(func.min(AppointmentJob.due_at)).where(AppointmentJob.status == "pending")

@@ -32,7 +32,7 @@ CHILD = textwrap.dedent(
     from datetime import datetime, UTC
     from bot.ports import ManualClock
     from bot.settings import load_settings
-    from bot.services.conversation import ConversationService
+    from bot.services.reminder_batch import ReminderBatch
     from tests.harness import start
 
     async def die(*args, **kwargs):
@@ -42,12 +42,12 @@ CHILD = textwrap.dedent(
         clock = ManualClock(datetime.fromisoformat(sys.argv[2]))
         harbour, _ = await start(load_settings(), clock=clock)
         if where == "while-writing":
-            # The outbox row is written, the transaction not yet committed.
-            original = ConversationService.system_turn
-            async def turn_then_die(self, *args, **kwargs):
+            # The batch's outbox rows are written, the transaction not yet committed.
+            original = ReminderBatch.write
+            async def write_then_die(self, *args, **kwargs):
                 await original(self, *args, **kwargs)
                 await die()
-            ConversationService.system_turn = turn_then_die
+            ReminderBatch.write = write_then_die
             await harbour.run_due()
         else:
             # Committed and claimed by the sender; killed inside the channel's send.
