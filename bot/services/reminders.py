@@ -19,6 +19,7 @@ The "no reply" check tells the advocate when a reminder went out and no answer c
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -54,6 +55,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 BATCH = 500
+LANES = 2  # batches side by side on PostgreSQL (see ReminderService.drain)
 CLOSED = ("merged", "erased", "closed")
 
 
@@ -112,17 +114,26 @@ class Batch:
     jobs: list[DueJob]
     appointments: dict[int, BatchAppointment]
     reminders: ReminderBatch
+    still_due: dict[int, list[int]]  # appointment id -> offsets of reminders still to do
     reminded: dict[int, datetime] = field(default_factory=dict)  # appointment id -> when
     by_appointment: dict[int, list[DueJob]] = field(default_factory=dict)
 
     def later_reminder_due(self, job: DueJob) -> bool:
-        """A later reminder of the same appointment is also in this batch, still to do."""
-        return any(
+        """A later reminder of the same appointment is due and still to do: in this batch
+        (as it stands now) or outside it (as it stood when the batch began)."""
+        here = self.by_appointment.get(job.appointment_id, [])
+        ours = {other.offset_minutes for other in here}
+        inside = any(
             other.purpose == "reminder"
             and other.offset_minutes < job.offset_minutes
             and other.status in ("pending", CLAIMED)
-            for other in self.by_appointment.get(job.appointment_id, ())
+            for other in here
         )
+        outside = any(
+            offset < job.offset_minutes and offset not in ours
+            for offset in self.still_due.get(job.appointment_id, ())
+        )
+        return inside or outside
 
 
 class ReminderService:
@@ -149,10 +160,25 @@ class ReminderService:
         return self.book.policy
 
     async def tick(self, now: datetime) -> datetime | None:
-        while await self.run_batch(now) >= self.batch:
-            pass
+        await self.drain(now)
         async with UnitOfWork(self.db, self.cipher) as uow:
             return await Appointments(uow.session, self.cipher).next_job_due()
+
+    async def drain(self, now: datetime) -> int:
+        """Do batches until nothing is due; returns how many jobs were done. On PostgreSQL
+        two batches run side by side (their claims skip each other's rows), so one renders
+        while the other waits for the database; SQLite has one writer, so one at a time."""
+
+        async def lane() -> int:
+            done = 0
+            while (handled := await self.run_batch(now)) > 0:
+                done += handled
+                if handled < self.batch:
+                    break
+            return done
+
+        lanes = 1 if self.db.is_sqlite else LANES
+        return sum(await asyncio.gather(*(lane() for _ in range(lanes))))
 
     async def run_batch(self, now: datetime) -> int:
         """Claim up to one batch of due jobs and do them, all in one transaction. If one job
@@ -172,7 +198,8 @@ class ReminderService:
             appointments = await repo.load_batch(jobs)  # with their survivors, in one query
             reminders = ReminderBatch(uow, self.conversations, now)
             await reminders.prepare({a.survivor_id for a in appointments.values()})
-            batch = Batch(uow, jobs, appointments, reminders)
+            due = await repo.reminders_still_due(appointments.keys(), now)
+            batch = Batch(uow, jobs, appointments, reminders, due)
             for job in jobs:
                 batch.by_appointment.setdefault(job.appointment_id, []).append(job)
             for job in jobs:

@@ -121,11 +121,14 @@ async def last_inbound_channels(
 
 
 async def insert_outbox(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> list[int]:
-    """Insert outbox rows; their ids, in the order of `rows`."""
+    """Insert outbox rows; their ids, in the order of `rows`. Each row is matched to its id by
+    its ciphertext, unique by its random nonce: asking for the rows back in parameter order
+    makes SQLAlchemy insert one row at a time on SQLite."""
     if not rows:
         return []
-    stmt = insert(OUTBOX).returning(OUTBOX.c.id, sort_by_parameter_order=True)
-    return list((await session.execute(stmt, list(rows))).scalars())
+    stmt = insert(OUTBOX).returning(OUTBOX.c.id, OUTBOX.c.payload_enc)
+    ids = {bytes(r.payload_enc): r.id for r in await session.execute(stmt, list(rows))}
+    return [ids[bytes(row["payload_enc"])] for row in rows]
 
 
 async def insert_messages(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
