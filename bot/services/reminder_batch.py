@@ -75,6 +75,7 @@ class ReminderBatch:
         self._last_channel: dict[int, str] = {}
         self._blobs: dict[int, bytes] = {}  # stored states, decrypted on first use
         self._stored: set[int] = set()  # survivors with a conversations row
+        self._created: set[int] = set()  # rows this batch created, not yet written
         self._states: dict[int, str | None] = {}  # current state (JSON) of survivors in use
         self._whole_turns: set[int] = set()  # survivors handed to system_turn this batch
         self._spoken: dict[tuple[str | None, Context], Spoken] = {}
@@ -103,7 +104,7 @@ class ReminderBatch:
         if survivor.id in self._whole_turns:
             return await self._whole_turn(job, survivor, identity, data)
         channel = self.conversations.channels[identity.channel]
-        spoken = self._speak(survivor, channel.name)
+        spoken = await self._speak(survivor, channel.name)
         if not spoken.speech_only:
             await self._save_state(survivor.id)
             self._whole_turns.add(survivor.id)
@@ -140,6 +141,7 @@ class ReminderBatch:
         blobs = {sid: self._seal(sid) for sid in pending.dirty if sid not in self._whole_turns}
         await rows.save_conversations(session, blobs, self._stored, self.now)
         self._stored |= blobs.keys()
+        self._created.clear()  # written: a later failure's savepoint no longer undoes them
         if pending.whole_turns:
             await session.flush()  # whole turns: their ORM rows get ids now
             for job, item in pending.whole_turns:
@@ -150,15 +152,30 @@ class ReminderBatch:
         savepoint rolled its rows back, so the state is read again on next use."""
         self._pending = _Pending()
         self._states.pop(survivor_id, None)
+        if survivor_id in self._created:  # the rollback took the new row away again
+            self._created.discard(survivor_id)
+            self._stored.discard(survivor_id)
+            self._blobs.pop(survivor_id, None)
 
     # -- inside ------------------------------------------------------------------------------
-    def _state(self, survivor_id: int) -> str | None:
+    async def _state(self, survivor_id: int) -> str | None:
+        """The survivor's current state, as JSON (None: a conversation not begun)."""
         if survivor_id not in self._states:
             blob = self._blobs.get(survivor_id)
-            self._states[survivor_id] = self.cipher.decrypt_text(blob, STATE) if blob else None
+            if blob is None:
+                # No row when the batch began: create and lock it now (a placeholder this
+                # batch overwrites), so another batch meeting the survivor waits for this one.
+                placeholder = self.cipher.encrypt_text("null", STATE)
+                session = self.uow.session
+                blob = await rows.lock_new_conversation(session, survivor_id, placeholder, self.now)
+                self._blobs[survivor_id] = blob
+                self._stored.add(survivor_id)
+                self._created.add(survivor_id)
+            state = self.cipher.decrypt_text(blob, STATE)
+            self._states[survivor_id] = None if state == "null" else state
         return self._states[survivor_id]
 
-    def _speak(self, survivor: BatchSurvivor, channel: str) -> Spoken:
+    async def _speak(self, survivor: BatchSurvivor, channel: str) -> Spoken:
         duress = None
         if survivor.duress_word_enc:
             duress = self.cipher.decrypt_text(survivor.duress_word_enc, DURESS)
@@ -168,7 +185,7 @@ class ReminderBatch:
             enrolled=survivor.advocate_id is not None,
             duress_word=duress,
         )
-        state = self._state(survivor.id)
+        state = await self._state(survivor.id)
         key = (state, ctx)
         if key not in self._spoken:
             loaded = json.loads(state) if state else None

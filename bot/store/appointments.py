@@ -16,7 +16,18 @@ from datetime import datetime
 from typing import Any
 from typing import cast as typed
 
-from sqlalchemy import ARRAY, CursorResult, Integer, any_, bindparam, cast, func, select, update
+from sqlalchemy import (
+    ARRAY,
+    CursorResult,
+    Integer,
+    and_,
+    any_,
+    bindparam,
+    cast,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.store.batch import table
@@ -199,19 +210,22 @@ class Appointments:
             # Locked rows are skipped: another worker holds them until it commits. In index
             # order (due_at, then insertion) with no sort, and the ids handed over as one
             # array, so claiming costs the same with 1,000 or 100,000 pending: `IN (subquery)`
-            # made the planner sort every pending row and hash-join the whole table.
+            # made the planner sort every pending row and hash-join the whole table. The
+            # status check repeats what the lock's recheck already guarantees.
             locked = due.order_by(jobs.due_at).with_for_update(skip_locked=True).subquery()
             picked = select(func.array_agg(locked.c.id)).scalar_subquery()
-            chosen = jobs.id == any_(cast(picked, ARRAY(Integer)))
+            chosen = and_(jobs.id == any_(cast(picked, ARRAY(Integer))), jobs.status == "pending")
         else:
             # A compare-and-set UPDATE as the transaction's first statement: it takes the write
-            # lock before reading, so a second worker waits, then finds the rows no longer
+            # lock before it reads, so a second worker waits, then finds the rows no longer
             # pending (reading first would leave it a stale snapshot it cannot write from).
-            # The (status, due_at) index ends in the rowid, so this order needs no sort.
+            # The status is compared inside, under that lock; compared again outside, it made
+            # SQLite walk every pending row instead of looking up the 500 by id. The
+            # (status, due_at) index ends in the rowid, so this order needs no sort.
             chosen = jobs.id.in_(due.order_by(jobs.due_at, jobs.id).scalar_subquery())
         claim = (
             update(JOBS)
-            .where(chosen, jobs.status == "pending")
+            .where(chosen)
             .values(status=CLAIMED)
             .returning(jobs.id, jobs.appointment_id, jobs.purpose, jobs.offset_minutes, jobs.due_at)
         )

@@ -13,6 +13,8 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.store.models import AuditEvent, Base, Conversation, Identity, Message, OutboxItem
@@ -57,6 +59,26 @@ async def conversation_blobs(
     if _postgres(session):
         stmt = stmt.with_for_update()
     return {r.survivor_id: r.state_enc for r in await session.execute(stmt)}
+
+
+async def lock_new_conversation(
+    session: AsyncSession, survivor_id: int, placeholder: bytes, now: datetime
+) -> bytes:
+    """For a survivor who had no conversation row when the batch began: create it (holding
+    `placeholder`) and lock it, or, when another transaction has just created it, wait for
+    that one and lock its row. Returns the stored state: `placeholder` if the row is ours.
+    Two batches side by side that both met the survivor can then not both insert a row."""
+    values = {"survivor_id": survivor_id, "state_enc": placeholder, "updated_at": now}
+    if _postgres(session):
+        await session.execute(pg_insert(CONVERSATIONS).values(values).on_conflict_do_nothing())
+    else:
+        await session.execute(sqlite_insert(CONVERSATIONS).values(values).on_conflict_do_nothing())
+    c = CONVERSATIONS.c
+    stmt = select(c.state_enc).where(c.survivor_id == survivor_id)
+    if _postgres(session):
+        stmt = stmt.with_for_update()
+    blob: bytes = (await session.execute(stmt)).scalar_one()
+    return blob
 
 
 async def save_conversations(
