@@ -10,7 +10,7 @@ tried again: nothing is lost and nothing is half done.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -92,20 +92,63 @@ class ConversationService:
         async with self.unit_of_work() as uow:
             return await uow.inbox.store(channel, provider_id, payload, self.clock.now())
 
+    async def store_many(
+        self, rows: Sequence[tuple[str, str, Mapping[str, Any]]]
+    ) -> list[int | None]:
+        """Store several raw payloads in one transaction (`Inbox.store_many`)."""
+        async with self.unit_of_work() as uow:
+            return await uow.inbox.store_many(rows, self.clock.now())
+
     async def process(self, inbox_id: int) -> bool:
         """Process one stored message. False if it was already processed (here or elsewhere)."""
+        done, _rest = await self.process_many([inbox_id])
+        return done == 1
+
+    async def process_many(self, inbox_ids: Sequence[int]) -> tuple[int, list[int]]:
+        """Process stored messages in id order, all in one transaction: either every one of
+        them and all their effects are committed, or nothing is. Returns how many were
+        processed here, and the ids left for another transaction (after a turn that cleared
+        the session, as erasure does). Raises if any turn fails: the caller then retries
+        them one by one."""
         async with self.unit_of_work() as uow:
             now = self.clock.now()
-            item = await uow.inbox.claim(inbox_id, now)
-            if item is None:
-                return False
-            channel = self.channels.get(item.channel)
-            if channel is None:
-                raise LookupError(f"no adapter for channel {item.channel!r}")
-            inbound = channel.parse(uow.inbox.payload(item))
-            if inbound is not None:
-                await self._handle(uow, now, channel, inbound, inbox_id)
-            return True
+            items = await uow.inbox.claim_many(inbox_ids, now)
+            turns: list[tuple[int, Channel, InboundMessage | None]] = []
+            for item in items:
+                channel = self.channels.get(item.channel)
+                if channel is None:
+                    raise LookupError(f"no adapter for channel {item.channel!r}")
+                turns.append((item.id, channel, channel.parse(uow.inbox.payload(item))))
+            if len(turns) > 1:
+                senders = {(t[1].name, t[2].address) for t in turns if t[2] is not None}
+                await self._read_ahead(uow, now, senders)
+            sentinel = items[0] if items else None
+            for done, (inbox_id, channel, inbound) in enumerate(turns, start=1):
+                if inbound is not None:
+                    await self._handle(uow, now, channel, inbound, inbox_id)
+                if done < len(turns) and sentinel not in uow.session:
+                    # The session was emptied (an erasure): what it held is written and
+                    # nothing loaded before can be trusted. The rest go in a new transaction.
+                    rest = [t[0] for t in turns[done:]]
+                    await uow.inbox.unclaim(rest)
+                    return done, rest
+            return len(turns), []
+
+    async def _read_ahead(
+        self, uow: UnitOfWork, now: datetime, senders: set[tuple[str, str]]
+    ) -> None:
+        """Load with a few queries what the turns of a batch will look up one by one: the
+        senders' identities and survivors, their conversation states and flood counts."""
+        survivor_ids = await uow.people.preload_identities(senders)
+        await uow.conversations.preload(survivor_ids)
+        await uow.messages.count_inbound(survivor_ids, now - flood.FLOOD_WINDOW)
+
+    async def _flooding(self, uow: UnitOfWork, survivor_id: int, now: datetime) -> bool:
+        """flood.over_limit, from the batch's counts when it has them."""
+        counted = uow.messages.inbound_since(survivor_id, now - flood.FLOOD_WINDOW)
+        if counted is None:
+            return await flood.over_limit(uow, survivor_id, now)
+        return counted >= flood.FLOOD_LIMIT
 
     async def _handle(
         self,
@@ -141,7 +184,7 @@ class ConversationService:
         turn = Turn(uow, now, channel, identity, survivor, inbox_id)
         if inbound.kind != "text" and await self._telegram_media_or_clear(turn, inbound, text):
             return
-        flooding = await flood.over_limit(uow, survivor.id, now)  # counted before this one
+        flooding = await self._flooding(uow, survivor.id, now)  # counted before this one
         uow.messages.add(
             survivor_id=survivor.id,
             direction="in",

@@ -6,9 +6,10 @@ Addresses and codes are looked up by keyed hash and stored encrypted. Never comm
 from __future__ import annotations
 
 import secrets
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.store.crypto import Cipher
@@ -29,12 +30,40 @@ class People:
     def __init__(self, session: AsyncSession, cipher: Cipher) -> None:
         self.session = session
         self.cipher = cipher
+        self._found: dict[tuple[str, str], Identity] = {}  # read ahead by `preload_identities`
+        self._survivors: list[Survivor] = []  # theirs, read ahead with them
 
     # identities -------------------------------------------------------------------------
     def address_hash(self, channel: str, address: str) -> str:
         return self.cipher.lookup_hash(f"{channel}:{address}", ADDRESS)
 
+    async def preload_identities(self, addresses: Collection[tuple[str, str]]) -> set[int]:
+        """Look up several (channel, address) pairs with one query, for `identity` to find
+        later in this transaction, and load the survivors they belong to. Returns their ids."""
+        hashes: dict[str, tuple[str, str]] = {}
+        for channel, address in addresses:
+            for digest in self.cipher.lookup_hashes(f"{channel}:{address}", ADDRESS):
+                hashes.setdefault(digest, (channel, address))
+        if not hashes:
+            return set()
+        stmt = select(Identity).where(Identity.address_hash.in_(list(hashes)))
+        survivor_ids: set[int] = set()
+        for identity in (await self.session.execute(stmt)).scalars():
+            key = hashes[identity.address_hash]
+            if identity.channel == key[0]:
+                self._found.setdefault(key, identity)
+                if identity.survivor_id is not None:
+                    survivor_ids.add(identity.survivor_id)
+        if survivor_ids:  # into the session, where `survivor()` finds them without a query
+            survivors = select(Survivor).where(Survivor.id.in_(survivor_ids))
+            # The session keeps only weak references to unchanged rows: hold them.
+            self._survivors.extend((await self.session.execute(survivors)).scalars())
+        return survivor_ids
+
     async def identity(self, channel: str, address: str) -> Identity | None:
+        found = self._found.get((channel, address))
+        if found is not None and inspect(found).persistent:  # not deleted, not expunged
+            return found
         # Every key's hash: during a key rotation some rows are not re-hashed yet.
         hashes = self.cipher.lookup_hashes(f"{channel}:{address}", ADDRESS)
         stmt = select(Identity).where(

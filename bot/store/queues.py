@@ -53,6 +53,41 @@ class Inbox:
         )
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
+    async def store_many(
+        self, rows: Sequence[tuple[str, str, Mapping[str, Any]]], now: datetime
+    ) -> list[int | None]:
+        """Store several raw payloads with one statement (a group commit under load). For each
+        row, in order: its inbox id, or None when (channel, provider_id) is already stored,
+        before or earlier in `rows`. Ids follow the order of `rows`."""
+        first: dict[tuple[str, str], int] = {}
+        values: list[dict[str, Any]] = []
+        for n, (channel, provider_id, payload) in enumerate(rows):
+            if (channel, provider_id) in first:
+                continue
+            first[(channel, provider_id)] = n
+            values.append(
+                {
+                    "channel": channel,
+                    "provider_id": provider_id,
+                    "payload_enc": self.cipher.encrypt_text(json.dumps(payload), INBOX_PAYLOAD),
+                    "received_at": now,
+                    "attempts": 0,
+                }
+            )
+        dialect = self.session.get_bind().dialect.name
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        stmt = (
+            insert(InboxItem)
+            .values(values)
+            .on_conflict_do_nothing(index_elements=["channel", "provider_id"])
+            .returning(InboxItem.id, InboxItem.channel, InboxItem.provider_id)
+        )
+        stored = {(r.channel, r.provider_id): r.id for r in await self.session.execute(stmt)}
+        return [
+            stored.get((channel, provider_id)) if first[(channel, provider_id)] == n else None
+            for n, (channel, provider_id, _payload) in enumerate(rows)
+        ]
+
     async def claim(self, inbox_id: int, now: datetime) -> InboxItem | None:
         """Mark one row processed inside the caller's transaction; None if someone else did."""
         stmt = (
@@ -63,6 +98,29 @@ class Inbox:
         if _rowcount(await self.session.execute(stmt)) != 1:
             return None
         return await self.session.get(InboxItem, inbox_id)
+
+    async def claim_many(self, inbox_ids: Sequence[int], now: datetime) -> list[InboxItem]:
+        """Mark several rows processed inside the caller's transaction, in one statement; the
+        rows this transaction won, in id order (others were processed here or elsewhere)."""
+        stmt = (
+            update(InboxItem)
+            .where(InboxItem.id.in_(inbox_ids), InboxItem.processed_at.is_(None))
+            .values(processed_at=now, attempts=InboxItem.attempts + 1)
+            .returning(InboxItem)
+            .execution_options(synchronize_session=False)
+        )
+        items = list((await self.session.execute(stmt)).scalars())
+        return sorted(items, key=lambda item: item.id)
+
+    async def unclaim(self, inbox_ids: Sequence[int]) -> None:
+        """Give back rows claimed in this transaction that it did not get to process."""
+        if inbox_ids:
+            await self.session.execute(
+                update(InboxItem)
+                .where(InboxItem.id.in_(inbox_ids))
+                .values(processed_at=None, attempts=InboxItem.attempts - 1)
+                .execution_options(synchronize_session=False)
+            )
 
     def payload(self, item: InboxItem) -> dict[str, Any]:
         if item.payload_enc is None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.store.crypto import Cipher
@@ -20,20 +22,48 @@ class Conversations:
     def __init__(self, session: AsyncSession, cipher: Cipher) -> None:
         self.session = session
         self.cipher = cipher
+        # Survivors whose row (or its absence) this transaction has already read, and locked
+        # on PostgreSQL: a batch of messages reads them all at once (`preload`).
+        self._read: set[int] = set()
+        self._absent: set[int] = set()
+        self._rows: list[Conversation] = []
+
+    async def preload(self, survivor_ids: Collection[int]) -> None:
+        """Read (and on PostgreSQL lock, in id order) the states of several survivors with one
+        query, so that `load` finds them in the session."""
+        wanted = sorted(set(survivor_ids) - self._read)
+        if not wanted:
+            return
+        stmt = select(Conversation).where(Conversation.survivor_id.in_(wanted))
+        if self.session.get_bind().dialect.name == "postgresql":
+            stmt = stmt.order_by(Conversation.survivor_id).with_for_update()
+        rows = list((await self.session.execute(stmt)).scalars())
+        self._rows.extend(rows)  # the session keeps only weak references to unchanged rows
+        found = {row.survivor_id for row in rows}
+        self._read.update(wanted)
+        self._absent.update(set(wanted) - found)
 
     async def load(self, survivor_id: int) -> dict[str, Any] | None:
-        stmt = select(Conversation).where(Conversation.survivor_id == survivor_id)
-        if self.session.get_bind().dialect.name == "postgresql":
-            stmt = stmt.with_for_update()  # one message per survivor at a time
-        row = (await self.session.execute(stmt)).scalar_one_or_none()
+        if survivor_id in self._absent:
+            return None
+        if survivor_id in self._read:
+            row = await self.session.get(Conversation, survivor_id)  # in the session already
+        else:
+            stmt = select(Conversation).where(Conversation.survivor_id == survivor_id)
+            if self.session.get_bind().dialect.name == "postgresql":
+                stmt = stmt.with_for_update()  # one message per survivor at a time
+            row = (await self.session.execute(stmt)).scalar_one_or_none()
         if row is None:
             return None
         return cast(dict[str, Any], json.loads(self.cipher.decrypt_text(row.state_enc, STATE)))
 
     async def save(self, survivor_id: int, state: dict[str, Any], now: datetime) -> None:
         blob = self.cipher.encrypt_text(json.dumps(state, separators=(",", ":")), STATE)
-        row = await self.session.get(Conversation, survivor_id)
+        row = None
+        if survivor_id not in self._absent:
+            row = await self.session.get(Conversation, survivor_id)
         if row is None:
+            self._absent.discard(survivor_id)  # from now on, `load` asks the session
             self.session.add(Conversation(survivor_id=survivor_id, state_enc=blob, updated_at=now))
         else:
             row.state_enc = blob
@@ -44,6 +74,35 @@ class Messages:
     def __init__(self, session: AsyncSession, cipher: Cipher) -> None:
         self.session = session
         self.cipher = cipher
+        # Inbound messages per survivor since `_counted_since`: read once for a batch, then
+        # kept up to date as this transaction adds more (see `inbound_since`).
+        self._counted_since: datetime | None = None
+        self._inbound: Counter[int] = Counter()
+        self._counted: set[int] = set()
+
+    async def count_inbound(self, survivor_ids: Collection[int], since: datetime) -> None:
+        """Count, with one query, the inbound messages of several survivors after `since`."""
+        wanted = set(survivor_ids)
+        if not wanted:
+            return
+        stmt = (
+            select(Message.survivor_id, func.count())
+            .where(
+                Message.survivor_id.in_(wanted),
+                Message.direction == "in",
+                Message.created_at > since,
+            )
+            .group_by(Message.survivor_id)
+        )
+        self._counted_since, self._counted = since, wanted
+        counts = await self.session.execute(stmt)
+        self._inbound = Counter({int(sid): int(n) for sid, n in counts if sid is not None})
+
+    def inbound_since(self, survivor_id: int, since: datetime) -> int | None:
+        """What `count_inbound` found plus what was added since, or None if not counted."""
+        if since != self._counted_since or survivor_id not in self._counted:
+            return None
+        return self._inbound[survivor_id]
 
     def add(
         self,
@@ -64,10 +123,14 @@ class Messages:
             created_at=now,
         )
         self.session.add(message)
+        if direction == "in" and survivor_id is not None:
+            if self._counted_since is not None and now > self._counted_since:
+                self._inbound[survivor_id] += 1
         return message
 
     async def reassign(self, from_survivor: int, to_survivor: int) -> None:
         """Move history from an intake record to the survivor it turned out to be."""
+        self._counted -= {from_survivor, to_survivor}  # counted again if asked
         await self.session.execute(
             update(Message)
             .where(Message.survivor_id == from_survivor)
