@@ -57,10 +57,14 @@ async def outbound(settings: Settings, backlog: int, chats: int) -> None:
                 uow.outbox.add(
                     channel="telegram", identity_id=identity.id, payload={"text": f"m{n}"}, now=now
                 )
-        started = time.perf_counter()
-        await harbour.drain(rounds=10_000)
-        elapsed = time.perf_counter() - started
+        started, started_monotonic = time.perf_counter(), time.monotonic()
+        await harbour.start_background()  # the outbox lanes as `harbour run` runs them
+        while len(fake.calls) < backlog + fake.too_many_requests_sent:
+            if time.perf_counter() - started > backlog / 10:
+                break  # far too slow: report what was sent
+            await asyncio.sleep(0.05)
         accepted = [c for c in fake.calls_to("sendMessage") if c.status == 200]
+        elapsed = (accepted[-1].at - started_monotonic) if accepted else float("nan")
         arrivals: dict[str, list[float]] = defaultdict(list)
         for call in accepted:
             arrivals[str(call.params.get("chat_id"))].append(call.at)
