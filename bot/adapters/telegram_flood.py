@@ -18,8 +18,9 @@ from collections.abc import Callable
 
 # Departures are measured here, arrivals there: one request may open a new connection while
 # the next reuses one and overtakes it, so keep a margin in proportion and in absolute time.
-MARGIN = 1.01
+MARGIN = 1.02
 JITTER = 0.02  # seconds
+URGENT_FIRST = 0.005  # how often an ordinary send looks again while an urgent one waits
 
 
 class FloodGuard:
@@ -35,6 +36,7 @@ class FloodGuard:
         self._clock = clock
         self._departures: deque[float] = deque()
         self._last_to: dict[int, float] = {}
+        self._urgent_waiting = 0
 
     def _wait_needed(self, chat_id: int, now: float) -> float:
         while self._departures and self._departures[0] <= now - self.window:
@@ -47,11 +49,25 @@ class FloodGuard:
             waits.append(self._departures[0] + self.window - now)
         return max(waits)
 
-    async def wait(self, chat_id: int) -> None:
-        """Return when a message to `chat_id` may leave now, and count it as left."""
-        # A computed wait, not a condition another task will signal: sleeping is right here.
-        while (delay := self._wait_needed(chat_id, self._clock())) > 0:  # noqa: ASYNC110
-            await asyncio.sleep(delay)
+    def _delay(self, chat_id: int, urgent: bool) -> float:
+        delay = self._wait_needed(chat_id, self._clock())
+        if not urgent and self._urgent_waiting:
+            return max(delay, URGENT_FIRST)
+        return delay
+
+    async def wait(self, chat_id: int, urgent: bool = False) -> None:
+        """Return when a message to `chat_id` may leave now, and count it as left. An urgent
+        message goes first: ordinary ones hold back while one is waiting, so a backlog sent at
+        the full rate never takes the free slot from under it."""
+        if urgent:
+            self._urgent_waiting += 1
+        try:
+            # A computed wait, not a condition another task will signal: sleeping is right.
+            while (delay := self._delay(chat_id, urgent)) > 0:  # noqa: ASYNC110
+                await asyncio.sleep(delay)
+        finally:
+            if urgent:
+                self._urgent_waiting -= 1
         now = self._clock()
         self._departures.append(now)
         self._last_to[chat_id] = now

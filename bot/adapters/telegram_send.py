@@ -117,7 +117,7 @@ class TelegramSender:
     async def _message(self, chat_id: int, message: OutboundMessage) -> SendResult:
         if not message.text.strip():
             return SendResult("failed", error="empty_text")
-        await self.guard.wait(chat_id)
+        await self.guard.wait(chat_id, urgent=message.meta.get("urgent") is True)
         sent = await self.bot.send_message(
             chat_id,
             bounded(message.text, MAX_TEXT),

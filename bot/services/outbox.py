@@ -109,7 +109,8 @@ class OutboxSender:
                     choices=tuple((str(v), str(label)) for v, label in payload.get("choices", [])),
                     kind=item.kind,
                     sensitive=bool(payload.get("sensitive", False)),
-                    meta={k: v for k, v in payload.items() if k not in ("text", "choices")},
+                    meta={k: v for k, v in payload.items() if k not in ("text", "choices")}
+                    | ({"urgent": True} if _is_urgent(item) else {}),
                 )
                 claimed.append(Claimed(item.id, item.channel, message, item.priority))
             return claimed
@@ -129,7 +130,7 @@ class OutboxSender:
         for row in rows:
             pacer = self.pacers.get(row.channel)
             if pacer is not None:
-                urgent = row.message.kind == "escalation" or row.priority >= PRIORITY_URGENT
+                urgent = row.message.meta.get("urgent") is True
                 await pacer.wait_turn(row.message.address, urgent=urgent)
             try:
                 result = await self.channels[row.channel].send(row.message)
@@ -251,6 +252,11 @@ class OutboxSender:
                     self._unsent -= 1
         finally:
             del self._queued[key], self._senders[key]
+
+
+def _is_urgent(item: OutboxItem) -> bool:
+    """Escalations and urgent safety replies: they go before any backlog."""
+    return item.kind == "escalation" or item.priority >= PRIORITY_URGENT
 
 
 async def _wait(wake: asyncio.Event, idle: float) -> None:
