@@ -122,6 +122,8 @@ class Conversation(Base):
 
 class Message(Base):
     __tablename__ = "messages"
+    # The flood guard and the silence watch count a survivor's recent messages (migration 0006).
+    __table_args__ = (Index("ix_messages_survivor_created", "survivor_id", "created_at"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     survivor_id: Mapped[int | None] = mapped_column(ForeignKey("survivors.id"), index=True)
     direction: Mapped[str] = mapped_column(String(3))  # in | out
