@@ -91,30 +91,15 @@ class Harbour:
         self.tasks.append(asyncio.create_task(self.relay.run(self.relay_wake, self.stop_event)))
         scheduler = AsyncIOScheduler(timezone="UTC")
         # APScheduler only sets the pace; the database says what is due.
-        scheduler.add_job(
-            self.inbound.recover,
-            "interval",
-            seconds=30,
-            id="inbox-recover",
-            max_instances=1,
-            coalesce=True,
+        interval_jobs = (
+            (self.inbound.recover, 30, "inbox-recover"),
+            (self.sender.release_expired, 60, "outbox-leases"),
+            (self.outbox_wake.set, 5, "outbox-tick"),
         )
-        scheduler.add_job(
-            self.sender.release_expired,
-            "interval",
-            seconds=60,
-            id="outbox-leases",
-            max_instances=1,
-            coalesce=True,
-        )
-        scheduler.add_job(
-            self.outbox_wake.set,
-            "interval",
-            seconds=5,
-            id="outbox-tick",
-            max_instances=1,
-            coalesce=True,
-        )
+        for job, seconds, name in interval_jobs:
+            scheduler.add_job(
+                job, "interval", seconds=seconds, id=name, max_instances=1, coalesce=True
+            )
         self.pacemaker.schedule(scheduler)
         scheduler.start()
         self.scheduler = scheduler
