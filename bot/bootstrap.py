@@ -27,6 +27,7 @@ from bot.services.ratelimit import ChannelPacer, Limits
 from bot.services.relay import RelayPreparer
 from bot.services.retention import Periods, RetentionTicker
 from bot.services.rota import OfficeHours, RotaError
+from bot.services.second_opinion import SecondOpinion
 from bot.services.staff_commands import StaffCommands
 from bot.services.staff_notices import StaffNotices
 from bot.services.staff_routing import PRIORITY_URGENT
@@ -202,6 +203,8 @@ async def build(
         clock,
         max_attempts=settings.outbox_max_attempts,
     )
+    if settings.translator != "none" or translator is not None:
+        relay.second_opinion = SecondOpinion(bundle.urgent_bank, relay.translator, escalations)
     # The periodic jobs (reminders, re-alerts, retention...): each area adds its ticker here.
     periodic: list[Ticker] = [EscalationTicker(db, cipher, escalations)]
     periodic += appointment_tickers(settings, db, cipher, bundle, texts, conversations, commands)

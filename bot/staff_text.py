@@ -42,8 +42,8 @@ class StaffTexts:
     def reason(self, reason: str, language: str = DEFAULT_LANGUAGE, /, **params: str) -> str:
         """Turn an escalation reason such as "phrase:danger" into words."""
         head, _, category = reason.partition(":")
-        if head == "phrase":
-            return self.text("staff.reason.phrase", language, category=category)
+        if head in ("phrase", "translation"):
+            return self.text(f"staff.reason.{head}", language, category=category)
         key = f"staff.reason.{head}"
         if key in self._catalogues[DEFAULT_LANGUAGE]:
             return self.text(key, language, **params)

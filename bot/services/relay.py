@@ -20,6 +20,7 @@ from sqlalchemy import select, update
 
 from bot.adapters.language_detection import LanguageDetector
 from bot.ports import Clock, Translator
+from bot.services.second_opinion import SecondOpinion
 from bot.staff_text import StaffTexts
 from bot.store.crypto import Cipher
 from bot.store.database import Database
@@ -53,6 +54,7 @@ class RelayPreparer:
         self.survivor_texts = survivor_texts  # (key, language) -> text, from the catalogues
         self.clock = clock
         self.released = released
+        self.second_opinion: SecondOpinion | None = None  # set when a translator is configured
         self._busy: set[int] = set()
         self._limit = asyncio.Semaphore(MAX_PARALLEL)
 
@@ -86,6 +88,12 @@ class RelayPreparer:
                 .values(status="pending", payload_enc=blob, next_attempt_at=self.clock.now())
             )
             released = (await uow.session.execute(stmt)).rowcount == 1  # type: ignore[attr-defined]
+            category = payload.get("urgent_in_translation")
+            if released and category and self.second_opinion is not None:
+                row = await uow.session.get(OutboxItem, item_id)
+                if row is not None and row.survivor_id is not None:
+                    now = self.clock.now()
+                    await self.second_opinion.raise_if_new(uow, now, row.survivor_id, category)
         if released:
             self.released.set()
         return bool(released)
@@ -100,6 +108,13 @@ class RelayPreparer:
         translation = None
         if payload.get("translate", True):
             translation = await self.translator.translate(original, language, target)
+        if self.second_opinion is not None and payload.get("translate", True):
+            payload = {
+                **payload,
+                "urgent_in_translation": await self.second_opinion.category(
+                    original, language, translation, target
+                ),
+            }
         case, shown = str(payload.get("case", "")), language or "?"
         if language == target:
             text = self.texts.text(

@@ -229,3 +229,26 @@ async def test_two_workers_never_double_alert(settings: Settings) -> None:
         assert (await escalation(harbour)).alerts_sent == 2
     finally:
         await harbour.close()
+
+
+class ScriptedTranslator:
+    """Translates one made-up phrase to an urgent English sentence; everything else verbatim."""
+
+    async def translate(self, text: str, source: str | None, target: str) -> str | None:
+        return "he is here, he found me" if "xyzzy" in text else f"({target}) {text}"
+
+
+async def test_english_translation_is_a_second_opinion(settings: Settings) -> None:
+    clock = ManualClock(TUESDAY_NOON)
+    harbour, sent = await start(settings, clock=clock, translator=ScriptedTranslator())
+    try:
+        await enrol(harbour, "s1", await add_advocate(harbour, "amira"), language="pl")
+        await onboard(harbour, "s1")
+        await say(harbour, "s1", "xyzzy plugh qwerty zork")  # nothing the Polish bank knows
+        (alert,) = [m for m in sent.to("advocate:amira") if m.kind == "escalation"]
+        assert "machine translation" in alert.text
+        assert (await escalation(harbour)).reason.startswith("translation:")
+        await say(harbour, "s1", "xyzzy plugh qwerty zork again")  # no second alarm so soon
+        assert len([m for m in sent.to("advocate:amira") if m.kind == "escalation"]) == 1
+    finally:
+        await harbour.close()
