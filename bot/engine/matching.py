@@ -9,6 +9,7 @@ letters is compared on a shared key. Whole messages are compared, never substrin
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 
 from bot.engine.normalize import cyrillic_key
 
@@ -46,10 +47,20 @@ def within_edits(a: str, b: str, limit: int) -> bool:
 
 
 def _is_cyrillic(text: str) -> bool:
+    if text.isascii():  # the common case, answered in C
+        return False
     return any("\u0400" <= ch <= "\u04ff" for ch in text)
 
 
-def same_word(typed: str, wanted: str, fuzzy: bool = True) -> bool:
+# The words listened for are a small, fixed set: remember their properties. What the survivor
+# typed is never cached.
+_wanted_is_cyrillic = lru_cache(maxsize=8192)(_is_cyrillic)
+_wanted_key = lru_cache(maxsize=8192)(cyrillic_key)
+
+
+def same_word(
+    typed: str, wanted: str, fuzzy: bool = True, typed_cyrillic: bool | None = None
+) -> bool:
     """Is the normalised `typed` text the normalised `wanted` word or phrase?"""
     if not typed or len(typed) > MAX_MATCH_CHARS:
         return False
@@ -64,10 +75,15 @@ def same_word(typed: str, wanted: str, fuzzy: bool = True) -> bool:
             return True
     if within_edits(typed, wanted, allowed_typos(wanted)):
         return True
-    if _is_cyrillic(wanted) or _is_cyrillic(typed):
-        return cyrillic_key(typed) == cyrillic_key(wanted)
+    if typed_cyrillic is None:
+        typed_cyrillic = _is_cyrillic(typed)
+    if _wanted_is_cyrillic(wanted) or typed_cyrillic:
+        return cyrillic_key(typed) == _wanted_key(wanted)
     return False
 
 
 def matches_any(typed: str, words: Iterable[str], fuzzy: bool = True) -> bool:
-    return any(same_word(typed, word, fuzzy) for word in words)
+    if not typed or len(typed) > MAX_MATCH_CHARS:
+        return False  # a message, not a menu answer: no word to compare
+    cyrillic = _is_cyrillic(typed)
+    return any(same_word(typed, word, fuzzy, cyrillic) for word in words)
