@@ -142,6 +142,7 @@ class ConversationService:
         survivor_ids = await uow.people.preload_identities(senders)
         await uow.conversations.preload(survivor_ids)
         await uow.messages.count_inbound(survivor_ids, now - flood.FLOOD_WINDOW)
+        await flood.look_up_notices(uow, survivor_ids, now)
 
     async def _flooding(self, uow: UnitOfWork, survivor_id: int, now: datetime) -> bool:
         """flood.over_limit, from the batch's counts when it has them."""
@@ -295,7 +296,13 @@ class ConversationService:
             await self._change_channel_state(turn, change.status)
         return follow_up
 
-    def _say(self, turn: Turn, say: Say, priority: int | None = None) -> OutboxItem | None:
+    def _say(self, turn: Turn, say: Say, priority: int | None = None) -> None:
+        """Queue a reply to the survivor (`_say_row` when the caller needs the outbox row)."""
+        self._say_row(turn, say, priority, need_row=False)
+
+    def _say_row(
+        self, turn: Turn, say: Say, priority: int | None, *, need_row: bool = True
+    ) -> OutboxItem | None:
         if turn.identity.status != "active" and not say.urgent:
             return None  # stopped: only urgent safety information still goes out
         language = turn.survivor.language or "en"
@@ -309,7 +316,8 @@ class ConversationService:
         }
         if priority is None:
             priority = PRIORITY_URGENT if say.urgent else PRIORITY_REPLY
-        item = turn.uow.outbox.add(
+        add = turn.uow.outbox.add if need_row else turn.uow.outbox.queue
+        item = add(
             channel=turn.channel.name,
             identity_id=turn.identity.id,
             payload=payload,
@@ -425,7 +433,7 @@ class ConversationService:
             if isinstance(effect, Say):
                 filled = Say(effect.key, {**effect.params, **data}, effect.choices,
                              effect.sensitive, effect.urgent)  # fmt: skip
-                item = self._say(turn, filled, priority)
+                item = self._say_row(turn, filled, priority)
                 if item is not None:
                     queued.append(item)
             else:

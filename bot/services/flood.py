@@ -10,7 +10,7 @@ replies (help now, emergency numbers) always go out: an urgent message always ge
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -23,6 +23,8 @@ from bot.store.uow import UnitOfWork
 
 FLOOD_WINDOW = timedelta(minutes=1)
 FLOOD_LIMIT = 20  # far more than anyone types by hand in a minute
+# In the transaction's session: survivors looked up, and those whose advocate was told.
+_LOOKED_AT, _TOLD = "flood_notices_looked_up", "flood_notices_told"
 
 
 async def over_limit(uow: UnitOfWork, survivor_id: int, now: datetime) -> bool:
@@ -45,17 +47,32 @@ def hold_back(effects: Sequence[Effect], flooding: bool) -> tuple[list[Effect], 
     return kept, len(kept) != len(effects)
 
 
+async def look_up_notices(uow: UnitOfWork, survivor_ids: Collection[int], now: datetime) -> None:
+    """For a batch of messages: with one query, which of these survivors' advocates were
+    already told within the window, so `tell_staff_once` need not ask for each."""
+    wanted = set(survivor_ids) - uow.session.info.get(_LOOKED_AT, set())
+    if not wanted:
+        return
+    told = select(AuditEvent.survivor_id).where(
+        AuditEvent.survivor_id.in_(sorted(wanted)),
+        AuditEvent.action == "flood.held",
+        AuditEvent.at > now - FLOOD_WINDOW,
+    )
+    found = set((await uow.session.execute(told.distinct())).scalars())
+    uow.session.info.setdefault(_LOOKED_AT, set()).update(wanted)
+    uow.session.info.setdefault(_TOLD, set()).update(found)
+
+
 async def tell_staff_once(
     uow: UnitOfWork, now: datetime, survivor: Survivor, texts: StaffTexts
 ) -> None:
     """One notice per window: the case is flooding, its messages are in the history."""
-    recent = select(AuditEvent.id).where(
-        AuditEvent.survivor_id == survivor.id,
-        AuditEvent.action == "flood.held",
-        AuditEvent.at > now - FLOOD_WINDOW,
-    )
-    if (await uow.session.execute(recent.limit(1))).first() is not None:
+    if survivor.id not in uow.session.info.get(_LOOKED_AT, ()):
+        await look_up_notices(uow, [survivor.id], now)
+    told = uow.session.info[_TOLD]
+    if survivor.id in told:
         return
+    told.add(survivor.id)
 
     def build(staff: Staff) -> str:
         return texts.text("staff.flood", staff.language, case=survivor.case_code)

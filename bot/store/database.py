@@ -13,7 +13,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event, select
+from sqlalchemy import event, make_url, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.util.concurrency import await_only, in_greenlet
 
 from bot.settings import Settings
+from bot.store import sqlite_loop
 from bot.store.crypto import Cipher, KeyMismatch
 from bot.store.keys import load_cipher
 from bot.store.models import Meta
@@ -59,7 +60,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
     cursor.execute("PRAGMA synchronous=NORMAL")  # durable in WAL mode across process crashes
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    # Zero: a statement meeting another process's lock is handed off the event loop to wait
+    # (sqlite_loop.py); the loop itself never waits in SQLite's busy handler.
+    cursor.execute("PRAGMA busy_timeout=0")
     cursor.close()
 
 
@@ -105,9 +108,10 @@ def _take_write_turns(db: Database) -> None:
 def open_database(url: str, *, echo: bool = False) -> Database:
     kwargs: dict[str, Any] = {"echo": echo}
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
+        path = make_url(url).database
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+            kwargs["async_creator"] = sqlite_loop.connector(path)
     else:
         kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
     engine = create_async_engine(url, **kwargs)

@@ -11,16 +11,18 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy import CursorResult, Table, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.store import pending
 from bot.store.crypto import Cipher
 from bot.store.models import InboxItem, OutboxItem
 
 INBOX_PAYLOAD = "inbox.payload"
 OUTBOX_PAYLOAD = "outbox.payload"
+OUTBOX = cast(Table, OutboxItem.__table__)
 
 
 def _rowcount(result: object) -> int:
@@ -164,20 +166,56 @@ class Outbox:
         survivor_id: int | None = None,
         status: str = "pending",  # "preparing": a relay waiting for its translation
     ) -> OutboxItem:
-        item = OutboxItem(
-            channel=channel,
-            identity_id=identity_id,
-            survivor_id=survivor_id,
-            kind=kind,
-            priority=priority,
-            payload_enc=self.cipher.encrypt_text(json.dumps(payload), OUTBOX_PAYLOAD),
-            status=status,
-            attempts=0,
-            next_attempt_at=now,
-            created_at=now,
-        )
+        """Queue a send; the row is returned (its id comes at the session's next flush)."""
+        row = self._row(channel, identity_id, payload, now, kind, priority, survivor_id, status)
+        item = OutboxItem(**row)
         self.session.add(item)
         return item
+
+    def queue(
+        self,
+        *,
+        channel: str,
+        identity_id: int,
+        payload: Mapping[str, Any],
+        now: datetime,
+        kind: str = "message",
+        priority: int = 0,
+        survivor_id: int | None = None,
+    ) -> None:
+        """`add` for a caller that does not need the row: it is written with the other rows
+        of this transaction in one statement (pending.py). The sender goes by priority, then
+        by id, so rows must get their ids in the order they were queued: after a row `add`ed
+        and not yet written, this one is added the same way."""
+        row = self._row(channel, identity_id, payload, now, kind, priority, survivor_id, "pending")
+        if any(isinstance(obj, OutboxItem) for obj in self.session.new):
+            self.session.add(OutboxItem(**row))
+        else:
+            pending.queue(self.session, OUTBOX, row)
+
+    def _row(
+        self,
+        channel: str,
+        identity_id: int,
+        payload: Mapping[str, Any],
+        now: datetime,
+        kind: str,
+        priority: int,
+        survivor_id: int | None,
+        status: str,
+    ) -> dict[str, Any]:
+        return {
+            "channel": channel,
+            "identity_id": identity_id,
+            "survivor_id": survivor_id,
+            "kind": kind,
+            "priority": priority,
+            "payload_enc": self.cipher.encrypt_text(json.dumps(payload), OUTBOX_PAYLOAD),
+            "status": status,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
 
     def payload(self, item: OutboxItem) -> dict[str, Any]:
         if item.payload_enc is None:

@@ -8,12 +8,15 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.store import pending
 from bot.store.crypto import Cipher
 from bot.store.models import AuditEvent, Conversation, Message
 
+MESSAGES = cast(Table, Message.__table__)
+AUDIT = cast(Table, AuditEvent.__table__)
 STATE = "conversation.state"
 BODY = "message.body"
 
@@ -113,20 +116,21 @@ class Messages:
         body: str,
         now: datetime,
         inbox_id: int | None = None,
-    ) -> Message:
-        message = Message(
-            survivor_id=survivor_id,
-            direction=direction,
-            channel=channel,
-            body_enc=self.cipher.encrypt_text(body, BODY),
-            inbox_id=inbox_id,
-            created_at=now,
-        )
-        self.session.add(message)
+    ) -> None:
+        """Add a row to the history. Written with the others of this transaction (pending.py):
+        the ORM would insert each one alone."""
+        row = {
+            "survivor_id": survivor_id,
+            "direction": direction,
+            "channel": channel,
+            "body_enc": self.cipher.encrypt_text(body, BODY),
+            "inbox_id": inbox_id,
+            "created_at": now,
+        }
+        pending.queue(self.session, MESSAGES, row)
         if direction == "in" and survivor_id is not None:
             if self._counted_since is not None and now > self._counted_since:
                 self._inbound[survivor_id] += 1
-        return message
 
     async def reassign(self, from_survivor: int, to_survivor: int) -> None:
         """Move history from an intake record to the survivor it turned out to be."""
@@ -164,7 +168,14 @@ class Audit:
         survivor_id: int | None = None,
         **detail: object,
     ) -> None:
-        """Record an event. `detail` holds ids, codes and counts, never content."""
-        self.session.add(
-            AuditEvent(at=now, actor=actor, action=action, survivor_id=survivor_id, detail=detail)
-        )
+        """Record an event. `detail` holds ids, codes and counts, never content. Written with
+        the transaction's other events (pending.py)."""
+        row = {
+            "at": now,
+            "actor": actor,
+            "action": action,
+            "survivor_id": survivor_id,
+            "detail": detail,
+            "note": None,
+        }
+        pending.queue(self.session, AUDIT, row)

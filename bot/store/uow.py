@@ -10,6 +10,7 @@ from types import TracebackType
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.store import pending
 from bot.store.crypto import Cipher
 from bot.store.database import Database
 from bot.store.people import People
@@ -50,8 +51,10 @@ class UnitOfWork:
     ) -> None:
         try:
             if exc_type is None:
+                await pending.write(self.session)
                 await self.session.commit()
             else:
+                pending.drop(self.session)
                 await self.session.rollback()
         finally:
             await self.session.close()
