@@ -82,8 +82,50 @@ def same_word(
     return False
 
 
+class WordIndex:
+    """The words listened for at one place, arranged so that a typed text is compared only
+    with the words it could match: the exact set, the words near its length, the four-letter
+    words with its letters, the Latin/Cyrillic keys. Same answers as `same_word` on each word
+    (a property test holds them equal); one message is checked against ~60 of these a turn."""
+
+    def __init__(self, words: tuple[str, ...]) -> None:
+        self.exact = frozenset(words)
+        self.by_length: dict[int, list[tuple[str, int]]] = {}
+        for word in words:
+            self.by_length.setdefault(len(word), []).append((word, allowed_typos(word)))
+        self.four_letters: dict[str, list[str]] = {}
+        for word in words:
+            if len(word) == 4:
+                self.four_letters.setdefault("".join(sorted(word)), []).append(word)
+        self.keys = frozenset(_wanted_key(w) for w in words)
+        self.cyrillic_keys = frozenset(_wanted_key(w) for w in words if _wanted_is_cyrillic(w))
+
+    def heard(self, typed: str, fuzzy: bool, typed_cyrillic: bool) -> bool:
+        if typed in self.exact:
+            return True
+        if not fuzzy:
+            return False
+        length = len(typed)
+        if length == 4:
+            for word in self.four_letters.get("".join(sorted(typed)), ()):
+                diffs = [i for i in range(4) if typed[i] != word[i]]
+                if len(diffs) == 2 and diffs[1] == diffs[0] + 1:
+                    return True
+        for near in range(length - 2, length + 3):
+            for word, typos in self.by_length.get(near, ()):
+                if typos and within_edits(typed, word, typos):
+                    return True
+        if typed_cyrillic:
+            return cyrillic_key(typed) in self.keys
+        return bool(self.cyrillic_keys) and cyrillic_key(typed) in self.cyrillic_keys
+
+
+# One index per set of catalogue words (a small, fixed number); typed text is never cached.
+_index = lru_cache(maxsize=4096)(WordIndex)
+
+
 def matches_any(typed: str, words: Iterable[str], fuzzy: bool = True) -> bool:
     if not typed or len(typed) > MAX_MATCH_CHARS:
         return False  # a message, not a menu answer: no word to compare
-    cyrillic = _is_cyrillic(typed)
-    return any(same_word(typed, word, fuzzy, cyrillic) for word in words)
+    index = _index(words if isinstance(words, tuple) else tuple(words))
+    return index.heard(typed, fuzzy, _is_cyrillic(typed))

@@ -153,6 +153,7 @@ class Outbox:
     def __init__(self, session: AsyncSession, cipher: Cipher) -> None:
         self.session = session
         self.cipher = cipher
+        self._added: list[OutboxItem] = []  # rows `add`ed that may not be written yet
 
     def add(
         self,
@@ -170,6 +171,7 @@ class Outbox:
         row = self._row(channel, identity_id, payload, now, kind, priority, survivor_id, status)
         item = OutboxItem(**row)
         self.session.add(item)
+        self._added.append(item)
         return item
 
     def queue(
@@ -187,11 +189,20 @@ class Outbox:
         of this transaction in one statement (pending.py). The sender goes by priority, then
         by id, so rows must get their ids in the order they were queued: after a row `add`ed
         and not yet written, this one is added the same way."""
+        self._added = [item for item in self._added if item.id is None]  # id: written
+        if self._added:
+            self.add(
+                channel=channel,
+                identity_id=identity_id,
+                payload=payload,
+                now=now,
+                kind=kind,
+                priority=priority,
+                survivor_id=survivor_id,
+            )
+            return
         row = self._row(channel, identity_id, payload, now, kind, priority, survivor_id, "pending")
-        if any(isinstance(obj, OutboxItem) for obj in self.session.new):
-            self.session.add(OutboxItem(**row))
-        else:
-            pending.queue(self.session, OUTBOX, row)
+        pending.queue(self.session, OUTBOX, row)
 
     def _row(
         self,

@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.engine import Bundle, render
 from bot.engine.effects import Choice, Say
-from bot.engine.matching import same_word, within_edits
+from bot.engine.matching import matches_any, same_word, within_edits
 from bot.engine.normalize import normalize
 from bot.engine.render import fill
 from bot.engine.sms import is_gsm7, segments
@@ -98,3 +100,52 @@ def test_unknown_language_falls_back_to_english(bundle: Bundle) -> None:
 
 def test_placeholders_are_filled_and_unknown_ones_left_visible() -> None:
     assert fill("Hi {name}, see {when}", {"name": "A"}) == "Hi A, see {when}"
+
+
+# -- the word index gives the same answers as comparing word by word ---------------------------
+
+
+def _catalogue_word_sets(bundle: Bundle) -> list[tuple[str, ...]]:
+    catalogue = bundle.catalogue
+    sets = {
+        catalogue.words(language, key)
+        for language, entries in catalogue.entries.items()
+        for key in entries
+        if key.startswith(("match.", "choice."))
+    }
+    return sorted(s for s in sets if s)
+
+
+def _typed_near(word: str, data: st.DataObject) -> str:
+    """The word, or the word with one to three random slips (drop, double, swap, replace)."""
+    letters = list(word)
+    for _ in range(data.draw(st.integers(0, 3))):
+        if not letters:
+            break
+        at = data.draw(st.integers(0, len(letters) - 1))
+        slip = data.draw(st.sampled_from(["drop", "double", "swap", "replace"]))
+        if slip == "drop":
+            del letters[at]
+        elif slip == "double":
+            letters.insert(at, letters[at])
+        elif slip == "swap" and at + 1 < len(letters):
+            letters[at], letters[at + 1] = letters[at + 1], letters[at]
+        else:
+            letters[at] = data.draw(st.sampled_from("aeiostkнетак"))
+    return "".join(letters)
+
+
+@settings(max_examples=400, deadline=None)
+@given(data=st.data())
+def test_word_index_agrees_with_comparing_word_by_word(bundle: Bundle, data: st.DataObject) -> None:
+    words = data.draw(st.sampled_from(_catalogue_word_sets(bundle)))
+    source = data.draw(st.sampled_from(words))
+    typed = data.draw(
+        st.one_of(
+            st.just(source), st.builds(lambda: _typed_near(source, data)), st.text(max_size=12)
+        )
+    )
+    typed = normalize(typed)
+    for fuzzy in (True, False):
+        expected = bool(typed) and any(same_word(typed, word, fuzzy) for word in words)
+        assert matches_any(typed, words, fuzzy) == expected, (typed, words, fuzzy)
