@@ -5,6 +5,7 @@ the adapters, real or fake. Nothing is created when a module is imported.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -104,6 +105,10 @@ class Harbour:
         self.pacemaker.schedule(scheduler)
         scheduler.start()
         self.scheduler = scheduler
+        # What start-up built (flows, catalogues, phrase banks, mappers, libraries) lives as
+        # long as the process: out of the collector's sight, a full collection under load
+        # takes milliseconds instead of ~90 ms, a pause every webhook waiting then shared.
+        gc.freeze()
 
     async def close(self) -> None:
         self.stop_event.set()
