@@ -132,7 +132,7 @@ def office_hours(settings: Settings) -> OfficeHours:
 def default_pacers(settings: Settings) -> dict[str, ChannelPacer]:
     return {
         # Telegram: 30 messages a second per bot, 1 a second per chat; stay just under.
-        "telegram": ChannelPacer(Limits(per_second=29.0, per_address_interval=1.05)),
+        "telegram": ChannelPacer(Limits(per_second=29.0, per_address_interval=1.05, ceiling=30)),
         # SMS: the sending number's rate (1 a second for a long code unless Twilio raised it).
         "sms": ChannelPacer(Limits(per_second=settings.sms_per_second, per_address_interval=1.0)),
     }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 class Limits:
     per_second: float  # overall, for the channel
     per_address_interval: float = 0.0  # seconds between two sends to one address
+    ceiling: float | None = None  # the provider's own limit a second, when above per_second
 
 
 class ChannelPacer:
@@ -30,6 +32,11 @@ class ChannelPacer:
         self._last_sent: dict[str, float] = {}
         self._held_until = 0.0
         self._lock = asyncio.Lock()
+        # When the sends of the last second went out. After a stall of the event loop, sends
+        # whose slots have passed would go all at once: the backlog never has more than
+        # `per_second` of them in one second. Urgent sends skip the slots and may use the
+        # margin up to the provider's `ceiling`, never past it.
+        self._recent: deque[float] = deque()
 
     def hold(self, seconds: float, address: str | None = None) -> None:
         """Honour a provider's retry_after, for one address or for the whole channel."""
@@ -60,7 +67,22 @@ class ChannelPacer:
         await self._sleep_until(slot)
         # An urgent send may have used this address since the slot was reserved.
         await self._sleep_until(self._last_sent.get(address, -gap) + gap)
-        self._last_sent[address] = self._clock()
+        ceiling = self.limits.ceiling if urgent and self.limits.ceiling else self.limits.per_second
+        await self._wait_for_room(max(1, int(ceiling)))
+        sent_at = self._clock()
+        self._last_sent[address] = sent_at
+        self._recent.append(sent_at)
+
+    async def _wait_for_room(self, capacity: int) -> None:
+        """Until fewer than `capacity` sends went out in the last second."""
+        window = max(1.0, capacity / self.limits.per_second)
+        while True:
+            now = self._clock()
+            while self._recent and self._recent[0] <= now - window:
+                self._recent.popleft()
+            if len(self._recent) < capacity:
+                return
+            await self._sleep_until(self._recent[-capacity] + window)
 
     async def _sleep_until(self, moment: float) -> None:
         delay = moment - self._clock()
