@@ -141,8 +141,15 @@ class ConversationService:
         senders' identities and survivors, their conversation states and flood counts."""
         survivor_ids = await uow.people.preload_identities(senders)
         await uow.conversations.preload(survivor_ids)
-        await uow.messages.count_inbound(survivor_ids, now - flood.FLOOD_WINDOW)
-        await flood.look_up_notices(uow, survivor_ids, now)
+        since = now - flood.FLOOD_WINDOW
+        await uow.messages.count_inbound(survivor_ids, since)
+        # Those already flooding: one query for them all (others are looked up if they cross).
+        over = [
+            s
+            for s in survivor_ids
+            if (uow.messages.inbound_since(s, since) or 0) >= flood.FLOOD_LIMIT
+        ]
+        await flood.look_up_notices(uow, over, now)
 
     async def _flooding(self, uow: UnitOfWork, survivor_id: int, now: datetime) -> bool:
         """flood.over_limit, from the batch's counts when it has them."""

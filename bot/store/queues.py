@@ -38,22 +38,7 @@ class Inbox:
         self, channel: str, provider_id: str, payload: Mapping[str, Any], now: datetime
     ) -> int | None:
         """Store a raw payload; None when (channel, provider_id) is already stored."""
-        values = {
-            "channel": channel,
-            "provider_id": provider_id,
-            "payload_enc": self.cipher.encrypt_text(json.dumps(payload), INBOX_PAYLOAD),
-            "received_at": now,
-            "attempts": 0,
-        }
-        dialect = self.session.get_bind().dialect.name
-        insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        stmt = (
-            insert(InboxItem)
-            .values(**values)
-            .on_conflict_do_nothing(index_elements=["channel", "provider_id"])
-            .returning(InboxItem.id)
-        )
-        return (await self.session.execute(stmt)).scalar_one_or_none()
+        return (await self.store_many([(channel, provider_id, payload)], now))[0]
 
     async def store_many(
         self, rows: Sequence[tuple[str, str, Mapping[str, Any]]], now: datetime
@@ -169,10 +154,7 @@ class Outbox:
     ) -> OutboxItem:
         """Queue a send; the row is returned (its id comes at the session's next flush)."""
         row = self._row(channel, identity_id, payload, now, kind, priority, survivor_id, status)
-        item = OutboxItem(**row)
-        self.session.add(item)
-        self._added.append(item)
-        return item
+        return self._add_row(row)
 
     def queue(
         self,
@@ -189,20 +171,18 @@ class Outbox:
         of this transaction in one statement (pending.py). The sender goes by priority, then
         by id, so rows must get their ids in the order they were queued: after a row `add`ed
         and not yet written, this one is added the same way."""
+        row = self._row(channel, identity_id, payload, now, kind, priority, survivor_id, "pending")
         self._added = [item for item in self._added if item.id is None]  # id: written
         if self._added:
-            self.add(
-                channel=channel,
-                identity_id=identity_id,
-                payload=payload,
-                now=now,
-                kind=kind,
-                priority=priority,
-                survivor_id=survivor_id,
-            )
-            return
-        row = self._row(channel, identity_id, payload, now, kind, priority, survivor_id, "pending")
-        pending.queue(self.session, OUTBOX, row)
+            self._add_row(row)
+        else:
+            pending.queue(self.session, OUTBOX, row)
+
+    def _add_row(self, row: dict[str, Any]) -> OutboxItem:
+        item = OutboxItem(**row)
+        self.session.add(item)
+        self._added.append(item)
+        return item
 
     def _row(
         self,
