@@ -24,11 +24,11 @@ import httpx
 sys.path.pop(0)  # bench/ must not shadow the `telegram` package
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.adapters.telegram import TelegramChannel, build_bot
-from bot.adapters.translator import BoundedTranslator, LibreTranslate
 from bot.bootstrap import build, default_pacers
+from bot.channels.telegram.channel import TelegramChannel, build_bot
 from bot.settings import load_settings
 from bot.store.uow import UnitOfWork
+from bot.translation.translator import BoundedTranslator, LibreTranslate
 from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegram
 from tests.fakes.translator_api import FakeLibreTranslate
 

@@ -297,12 +297,12 @@ async def harbour_child(options: dict[str, Any], conn: Connection) -> None:
     outbox lanes (paced at Telegram's limits) and the scheduler; encryption on."""
     from sqlalchemy import update
 
-    from bot.adapters.telegram import TelegramChannel, build_bot
     from bot.bootstrap import build, default_pacers
+    from bot.channels.telegram.channel import TelegramChannel, build_bot
     from bot.settings import load_settings
     from bot.store.models import OutboxItem
     from bot.store.uow import UnitOfWork
-    from bot.web import create_app
+    from bot.web.app import create_app
     from tests.fakes.telegram_api import DEFAULT_TOKEN
 
     settings = load_settings(

@@ -46,10 +46,10 @@ from pydantic import SecretStr  # noqa: E402
 from sqlalchemy import insert, make_url, text  # noqa: E402
 from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
 
-from bot.adapters.local import LocalChannel  # noqa: E402
 from bot.bootstrap import build  # noqa: E402
+from bot.care.reminders import ReminderService  # noqa: E402
+from bot.channels.local import LocalChannel  # noqa: E402
 from bot.ports import ManualClock  # noqa: E402
-from bot.services.reminders import ReminderService  # noqa: E402
 from bot.settings import Settings, load_settings  # noqa: E402
 from bot.store.database import open_store  # noqa: E402
 from bot.store.models import Appointment, AppointmentJob  # noqa: E402

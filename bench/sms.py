@@ -30,10 +30,10 @@ import httpx  # noqa: E402
 import uvicorn  # noqa: E402
 from pydantic import SecretStr  # noqa: E402
 
-from bot.adapters.twilio_sms import SmsChannel  # noqa: E402
 from bot.bootstrap import build, default_pacers  # noqa: E402
+from bot.channels.sms.channel import SmsChannel  # noqa: E402
 from bot.settings import load_settings  # noqa: E402
-from bot.web import create_app  # noqa: E402
+from bot.web.app import create_app  # noqa: E402
 from tests.fakes.twilio_api import (  # noqa: E402
     DEFAULT_ACCOUNT_SID,
     DEFAULT_AUTH_TOKEN,

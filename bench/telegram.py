@@ -29,8 +29,8 @@ sys.path.pop(0)
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.inbound import machine
-from bot.adapters.telegram import TelegramChannel, build_bot
 from bot.bootstrap import build, default_pacers
+from bot.channels.telegram.channel import TelegramChannel, build_bot
 from bot.settings import Settings, load_settings
 from bot.store.uow import UnitOfWork
 from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegram

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.engine.urgent import PhraseBank, detect  # noqa: E402
-from bot.phrasefiles import load_phrase_bank  # noqa: E402
+from bot.flows.phrasebank import load_phrase_bank  # noqa: E402
 
 EVAL_DIR = ROOT / "tests" / "data" / "urgent"
 BANK_DIR = ROOT / "locales" / "urgent"

@@ -14,28 +14,28 @@ from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.adapters.language_detection import LanguageDetector
-from bot.adapters.translator import translator_from_settings
 from bot.engine import Bundle
-from bot.flowfiles import load_bundle
+from bot.flows.files import load_bundle
+from bot.messaging.conversation import ConversationService
+from bot.messaging.inbound import InboundPipeline
+from bot.messaging.outbox import OutboxSender
+from bot.messaging.pacing import ChannelPacer, Limits
+from bot.messaging.relay import RelayPreparer
+from bot.messaging.staff_notices import StaffNotices
+from bot.pacemaker import Pacemaker
 from bot.ports import Channel, Clock, SystemClock, Ticker, Translator
-from bot.services.conversation import ConversationService
-from bot.services.escalation import Escalations, EscalationTicker
-from bot.services.inbound import InboundPipeline
-from bot.services.outbox import OutboxSender
-from bot.services.pacemaker import Pacemaker
-from bot.services.ratelimit import ChannelPacer, Limits
-from bot.services.relay import RelayPreparer
-from bot.services.retention import Periods, RetentionTicker
-from bot.services.rota import OfficeHours, RotaError
-from bot.services.second_opinion import SecondOpinion
-from bot.services.staff_commands import StaffCommands
-from bot.services.staff_notices import StaffNotices
-from bot.services.staff_routing import PRIORITY_URGENT
+from bot.privacy.retention import Periods, RetentionTicker
+from bot.safety.escalation import Escalations, EscalationTicker
+from bot.safety.rota import OfficeHours, RotaError
+from bot.safety.second_opinion import SecondOpinion
 from bot.settings import ConfigError, Settings
-from bot.staff_text import StaffTexts
+from bot.staff.commands import StaffCommands
+from bot.staff.routing import PRIORITY_URGENT
+from bot.staff.texts import StaffTexts
 from bot.store.crypto import Cipher
 from bot.store.database import Database, open_store
+from bot.translation.language_detection import LanguageDetector
+from bot.translation.translator import translator_from_settings
 
 log = logging.getLogger(__name__)
 
@@ -149,11 +149,11 @@ def appointment_tickers(
 ) -> list[Ticker]:
     """Appointments, reminders, check-ins and the contact-loss watch: their staff commands,
     the hooks that hear the survivor's answers, and their tickers."""
-    from bot.services.appointment_commands import AppointmentCommands
-    from bot.services.appointments import AppointmentBook, ReminderPolicy
-    from bot.services.checkins import CheckinService
-    from bot.services.contact_watch import ContactWatchService
-    from bot.services.reminders import ReminderService
+    from bot.care.appointments import AppointmentBook, ReminderPolicy
+    from bot.care.checkins import CheckinService
+    from bot.care.commands import AppointmentCommands
+    from bot.care.contact_watch import ContactWatchService
+    from bot.care.reminders import ReminderService
 
     policy = ReminderPolicy.parse(
         settings.reminder_offsets,
@@ -162,11 +162,25 @@ def appointment_tickers(
         settings.reminder_min_lead_minutes,
     )
     book = AppointmentBook(bundle, policy)
-    commands.appointments = AppointmentCommands(book)
+    AppointmentCommands(book).register(commands)
     reminders = ReminderService(db, cipher, conversations, book, texts)
     checkins = CheckinService(db, cipher, conversations, texts)
     conversations.record_hooks += [reminders.on_record, checkins.on_record]
     return [reminders, checkins, ContactWatchService(db, cipher, texts)]
+
+
+def staff_commands(texts: StaffTexts, bundle: Bundle, escalations: Escalations) -> StaffCommands:
+    """The staff command table: each capability registers its own commands (appointments are
+    added with their service in `appointment_tickers`)."""
+    from bot.messaging import replies
+    from bot.safety import commands as safety_commands
+    from bot.staff import caseload
+
+    commands = StaffCommands(texts, bundle)
+    caseload.register(commands)
+    replies.register(commands)
+    safety_commands.register(commands, escalations)
+    return commands
 
 
 async def build(
@@ -186,7 +200,7 @@ async def build(
         texts, office_hours(settings), timedelta(minutes=settings.escalation_timeout_minutes)
     )
     notices = StaffNotices(texts, escalations)
-    commands = StaffCommands(texts, bundle, escalations)
+    commands = staff_commands(texts, bundle, escalations)
     conversations = ConversationService(db, cipher, bundle, channels, notices, commands, clock)
     wake, relay_wake, urgent_wake = asyncio.Event(), asyncio.Event(), asyncio.Event()
     relay = RelayPreparer(

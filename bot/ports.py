@@ -1,6 +1,7 @@
 """The small interfaces at the edges: channels, the translator and the clock.
 
-Adapters in bot/adapters implement these; tests plug in fakes that record what they were asked.
+Channels (bot/channels) and the translator (bot/translation) implement these; tests plug in
+fakes that record what they were asked.
 Addresses are neutral strings: a Telegram chat id, an E.164 phone number, a local name.
 """
 
@@ -74,6 +75,28 @@ class Acceptor(Protocol):
     async def accept(self, channel: str, provider_id: str, payload: Mapping[str, Any]) -> bool:
         """Store a raw payload durably (False: a duplicate). Raises if it could not be stored,
         in which case the provider must NOT be acknowledged."""
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """A provider's later word on a message we handed over (an SMS status callback)."""
+
+    provider_id: str
+    status: str  # the provider's word, e.g. "delivered"
+    error_code: int | None = None
+
+
+class ReceiptSink(Protocol):
+    async def record(self, receipt: Receipt) -> bool:
+        """Record a receipt. False: not recorded yet (unknown message), so the provider should
+        send it again. Raises if it could not be stored."""
+
+
+@runtime_checkable
+class ReceiptSource(Protocol):
+    """An Acceptor that can also take delivery receipts for a channel."""
+
+    def delivery_receipts(self, channel: str, unknown_wait: float) -> ReceiptSink: ...
 
 
 @runtime_checkable

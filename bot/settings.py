@@ -69,7 +69,7 @@ class Settings(BaseSettings):
     outbox_max_attempts: int = Field(default=8, ge=1, le=100)
     enrolment_code_hours: int = Field(default=72, ge=1, le=24 * 30)
 
-    # Retention (bot/services/retention.py): days each kind of data is kept. The inbox and
+    # Retention (bot/privacy/retention.py): days each kind of data is kept. The inbox and
     # outbox keep at least 2 days, which Telegram's /clear needs to find the last 48 hours.
     retention_message_body_days: int = Field(default=180, ge=1)
     retention_inbox_payload_days: int = Field(default=14, ge=2)
@@ -77,7 +77,7 @@ class Settings(BaseSettings):
     retention_audit_detail_days: int = Field(default=730, ge=1)
     retention_closed_case_days: int = Field(default=90, ge=1)
 
-    # Appointments and reminders (bot/services/appointments.py, bot/services/reminders.py)
+    # Appointments and reminders (bot/care/appointments.py, bot/care/reminders.py)
     reminder_offsets: str = "24h,2h"  # before each appointment; m, h or d
     reminder_no_reply_alert: str = "3h"  # tell the advocate if no reply by then
     reminder_late_grace_minutes: int = Field(default=15, ge=0, le=24 * 60)

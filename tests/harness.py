@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.adapters.local import LocalChannel
 from bot.bootstrap import Harbour, build
+from bot.channels.local import LocalChannel
 from bot.ports import Channel, OutboundMessage
 from bot.settings import Settings
 from bot.store.uow import UnitOfWork

@@ -1,6 +1,8 @@
 """The pure flow engine: (state, event) -> (new state, effects). No I/O library is imported here.
 
 Public API: Engine, Outcome, Bundle, render, Rendered, SUPPORTED_LANGUAGES.
+
+May import: nothing else of Harbour's.
 """
 
 from bot.engine.bundle import Bundle

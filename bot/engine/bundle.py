@@ -1,4 +1,4 @@
-"""Everything the engine needs, loaded once at start-up by bot.flowfiles.load_bundle."""
+"""Everything the engine needs, loaded once at start-up by bot.flows.files.load_bundle."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The text of every message and the words the bot listens for, per language.
 
-Built by bot.flowfiles from the .po catalogues; the engine only reads it. Keys are
+Built by bot.flows.files from the .po catalogues; the engine only reads it. Keys are
 gettext message contexts such as "menu.main". Keys under "match." hold words separated
 by "|", compared after normalize().
 """

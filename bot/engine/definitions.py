@@ -1,4 +1,4 @@
-"""Flow definitions: pure, immutable data built by bot.flowfiles from flows/*.yaml.
+"""Flow definitions: pure, immutable data built by bot.flows.files from flows/*.yaml.
 
 The goflow model: a flow is a set of nodes. A node runs its actions in order, then either
 follows its single `exit` or hands over to its router. A router picks a category from

@@ -1,7 +1,7 @@
 """What the engine asks the outside world to do. Effects are values; services carry them out.
 
 This module is the contract between the pure engine and the conversation service.
-Add new effect types here (and handle them in bot/services/conversation.py).
+Add new effect types here (and handle them in bot/messaging/conversation.py).
 """
 
 from __future__ import annotations

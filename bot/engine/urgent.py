@@ -1,6 +1,6 @@
 """Urgent-message detection: does this message need a person now?
 
-The phrase banks (locales/urgent/<lang>.po, loaded by bot.phrasefiles) hold short phrases per
+The phrase banks (locales/urgent/<lang>.po, loaded by bot.flows.phrasebank) hold short phrases per
 category. A phrase matches when each of its words is found in the message, in any order,
 within a short window, so inflection, word order and filler words do not hide it:
 

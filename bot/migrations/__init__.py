@@ -1,0 +1,4 @@
+"""Alembic migrations of the store's schema (`harbour db upgrade`).
+
+May import: store.
+"""

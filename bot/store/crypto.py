@@ -89,7 +89,7 @@ class Cipher:
 
     def lookup_hashes(self, value: str, purpose: str) -> list[str]:
         """The keyed hash under every key in the ring, primary first. Looking up with all of
-        them finds rows a key rotation has not re-hashed yet (bot/services/key_rotation.py)."""
+        them finds rows a key rotation has not re-hashed yet (bot/privacy/key_rotation.py)."""
         message = purpose.encode() + b"\x00" + value.encode("utf-8")
         keys = [self.primary, *(k for k in self._ring.values() if k is not self.primary)]
         return [hmac.new(k.hmac_key, message, hashlib.sha256).hexdigest() for k in keys]

@@ -264,7 +264,7 @@ class ConsentRecord(Base):
     __tablename__ = "consent_records"
     id: Mapped[int] = mapped_column(primary_key=True)
     survivor_id: Mapped[int] = mapped_column(ForeignKey("survivors.id"), index=True)
-    purpose: Mapped[str] = mapped_column(String(32))  # see bot.services.consent.PURPOSES
+    purpose: Mapped[str] = mapped_column(String(32))  # see bot.privacy.consent.PURPOSES
     granted: Mapped[bool] = mapped_column(Boolean)
     given_by: Mapped[str] = mapped_column(String(64))  # survivor | staff:<handle> | cli:<handle>
     language: Mapped[str | None] = mapped_column(String(8))

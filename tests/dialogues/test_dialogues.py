@@ -10,7 +10,7 @@ import pytest
 from bot.engine import SUPPORTED_LANGUAGES, Bundle, Engine, render
 from bot.engine.effects import Say
 from bot.engine.events import Context, UserInput
-from bot.flowfiles import load_bundle
+from bot.flows.files import load_bundle
 from tests.dialogues.script import Dialogue, describe, event_for, expected, load_dialogues
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,7 +1,7 @@
 """The real async twilio client pointed at any base URL, for the fake's own tests.
 
 The working client (a per-request deadline, and Basic credentials sent as a plain header
-because aiohttp deprecates `BasicAuth`) lives in production code, bot/adapters/twilio_http.py;
+because aiohttp deprecates `BasicAuth`) lives in production code, bot/channels/sms/http.py;
 the fakes reuse it so the tests exercise exactly what Harbour sends with.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from twilio.rest import Client
 
-from bot.adapters.twilio_http import make_client
+from bot.channels.sms.http import make_client
 
 
 def make_async_client(

@@ -7,9 +7,9 @@ import time
 from collections.abc import Callable
 from datetime import timedelta
 
-from bot.adapters.telegram import TelegramChannel, build_bot
 from bot.bootstrap import Harbour, build
-from bot.services.ratelimit import ChannelPacer, Limits
+from bot.channels.telegram.channel import TelegramChannel, build_bot
+from bot.messaging.pacing import ChannelPacer, Limits
 from bot.settings import Settings
 from bot.store.uow import UnitOfWork
 from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegram

@@ -11,11 +11,11 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from bot.adapters.translator import BoundedTranslator, LibreTranslate
 from bot.bootstrap import Harbour
 from bot.settings import Settings
 from bot.store.models import AuditEvent, Staff
 from bot.store.uow import UnitOfWork
+from bot.translation.translator import BoundedTranslator, LibreTranslate
 from tests.fakes.translator_api import FakeLibreTranslate
 from tests.harness import Recorder, add_advocate, enrol, onboard, say, start
 
@@ -103,7 +103,7 @@ async def test_escalation_never_waits_for_a_hanging_translator(
 
 
 async def test_unknown_contact_joins_with_a_code(settings: Settings) -> None:
-    from bot import admin
+    from bot.admin import operations as admin
 
     harbour, sent = await start(settings)
     try:
@@ -203,7 +203,7 @@ async def test_wipe_command_is_access_controlled(settings: Settings) -> None:
 
 
 async def test_a_linked_survivor_can_join_a_new_case_with_a_code(settings: Settings) -> None:
-    from bot import admin
+    from bot.admin import operations as admin
 
     harbour, sent = await start(settings)
     try:

@@ -58,7 +58,7 @@ class ExplodingChannel:
     render_as = "sms"
 
     def __init__(self) -> None:
-        from bot.adapters.local import LocalChannel
+        from bot.channels.local import LocalChannel
 
         self.local = LocalChannel(lambda m: None)
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from bot.bootstrap import Harbour
-from bot.services.contact_watch import silence_points, usual_gap
+from bot.care.contact_watch import silence_points, usual_gap
 from bot.settings import Settings
 from bot.store.models import ContactWatch, Identity, OutboxItem, Survivor
 from bot.store.uow import UnitOfWork

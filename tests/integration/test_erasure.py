@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot import admin
+from bot.admin import operations as admin
 from bot.bootstrap import LOCALES_DIR, Harbour
-from bot.services.erasure import unreached_tables
+from bot.privacy.erasure import unreached_tables
 from bot.settings import Settings
-from bot.staff_text import StaffTexts
+from bot.staff.texts import StaffTexts
 from bot.store.models import ErasureTombstone, Identity
 from bot.store.uow import UnitOfWork
 from tests.harness import Recorder, add_advocate, enrol, onboard, say, start

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from bot import cli
 from bot.bootstrap import Harbour
-from bot.services.key_rotation import Interrupted, read_keys, rotate, unregistered_columns
+from bot.cli import main as cli
+from bot.privacy.key_rotation import Interrupted, read_keys, rotate, unregistered_columns
 from bot.settings import Settings
 from bot.store.database import KeyRefused, open_store
 from bot.store.uow import UnitOfWork

@@ -186,7 +186,7 @@ class Flaky:
     def __init__(self, results: list[SendResult]) -> None:
         self.results = results
         self.sent: list[OutboundMessage] = []
-        from bot.adapters.local import LocalChannel
+        from bot.channels.local import LocalChannel
 
         self._local = LocalChannel(self.sent.append)
 

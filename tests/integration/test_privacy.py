@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot import admin
+from bot.admin import operations as admin
 from bot.bootstrap import Harbour
-from bot.services import consent
-from bot.services.export import from_json, to_json, to_text
+from bot.privacy import consent
+from bot.privacy.export import from_json, to_json, to_text
 from bot.settings import Settings
 from bot.store.models import AuditEvent
 from bot.store.uow import UnitOfWork

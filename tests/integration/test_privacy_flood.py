@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from bot.messaging.flood import FLOOD_LIMIT
 from bot.ports import ManualClock
-from bot.services.flood import FLOOD_LIMIT
 from bot.settings import Settings
 from bot.store.escalation_models import Escalation
 from bot.store.models import Identity, Message, OutboxItem

@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 
 from bot.bootstrap import Harbour
+from bot.care.reminders import ReminderService
+from bot.cli.simulate import advance
 from bot.ports import ManualClock
-from bot.services.reminders import ReminderService
 from bot.settings import Settings
-from bot.simulate import advance
 from bot.store.models import AppointmentJob, Survivor
 from bot.store.uow import UnitOfWork
 from tests.harness import Recorder, add_advocate, enrol, onboard, say, start

@@ -12,9 +12,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
+from bot.care.appointments import AppointmentBook
 from bot.engine.events import SystemEvent
 from bot.ports import ManualClock
-from bot.services.appointments import AppointmentBook
 from bot.settings import Settings
 from bot.store.appointments import Appointments
 from bot.store.models import AppointmentJob, OutboxItem
@@ -32,7 +32,7 @@ CHILD = textwrap.dedent(
     from datetime import datetime, UTC
     from bot.ports import ManualClock
     from bot.settings import load_settings
-    from bot.services.reminder_batch import ReminderBatch
+    from bot.care.reminder_batch import ReminderBatch
     from tests.harness import start
 
     async def die(*args, **kwargs):

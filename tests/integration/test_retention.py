@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from bot.ports import ManualClock
-from bot.services.retention import Periods, purge
+from bot.privacy.retention import Periods, purge
 from bot.settings import Settings
 from bot.store.models import AuditEvent, ErasureTombstone, Survivor
 from bot.store.uow import UnitOfWork

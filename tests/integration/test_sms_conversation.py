@@ -12,9 +12,9 @@ from bot.bootstrap import FLOWS_DIR, LOCALES_DIR
 from bot.engine import Engine
 from bot.engine.effects import ChannelState, Escalate
 from bot.engine.events import Context, UserInput
-from bot.flowfiles import load_bundle
-from bot.services.staff_routing import PRIORITY_BACKGROUND
+from bot.flows.files import load_bundle
 from bot.settings import Settings
+from bot.staff.routing import PRIORITY_BACKGROUND
 from bot.store.models import AuditEvent, OutboxItem
 from bot.store.uow import UnitOfWork
 from tests.fakes.twilio_records import count_segments

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from twilio.base.exceptions import TwilioRestException
 
-from bot.adapters.twilio_outbound import TwilioSender
 from bot.bootstrap import default_pacers
+from bot.channels.sms.outbound import TwilioSender
 from bot.settings import Settings, load_settings
 from bot.store.models import AuditEvent, OutboxItem
 from tests.fakes.clock import FakeClock

@@ -19,15 +19,15 @@ import httpx
 import uvicorn
 from sqlalchemy import func, select
 
-from bot.adapters.local import LocalChannel
-from bot.adapters.twilio_sms import SmsChannel
 from bot.bootstrap import Harbour, build
+from bot.channels.local import LocalChannel
+from bot.channels.sms.channel import SmsChannel
+from bot.messaging.pacing import ChannelPacer
 from bot.ports import Channel
-from bot.services.ratelimit import ChannelPacer
 from bot.settings import Settings
 from bot.store.models import Identity, OutboxItem
 from bot.store.uow import UnitOfWork
-from bot.web import create_app
+from bot.web.app import create_app
 from tests.fakes.clock import FakeClock
 from tests.fakes.twilio_api import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, FakeTwilio
 from tests.fakes.twilio_webhooks import inbound_sms_params, signed_webhook

@@ -18,7 +18,7 @@ from bot.bootstrap import Harbour, build
 from bot.settings import Settings
 from bot.store.models import InboxItem
 from bot.store.uow import UnitOfWork
-from bot.web import create_app
+from bot.web.app import create_app
 from tests.fakes.twilio_api import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, FakeTwilio
 from tests.fakes.twilio_webhooks import SIGNATURE_HEADER, inbound_sms_params, signed_webhook
 from tests.integration.test_sms_support import (

@@ -8,8 +8,8 @@ from itertools import pairwise
 
 import pytest
 
-from bot.adapters.telegram import TelegramChannel
-from bot.adapters.telegram_parse import parse_update
+from bot.channels.telegram.channel import TelegramChannel
+from bot.channels.telegram.parse import parse_update
 from bot.ports import OutboundMessage
 from tests.fakes.telegram_api import FakeTelegram
 from tests.integration.telegram_harness import channel_for
@@ -141,7 +141,7 @@ async def test_server_errors_are_retried(
 async def test_timeout_is_retried(fake: FakeTelegram) -> None:
     from telegram.request import HTTPXRequest
 
-    from bot.adapters.telegram import RawUpdatesBot
+    from bot.channels.telegram.channel import RawUpdatesBot
     from tests.fakes.telegram_api import DEFAULT_TOKEN
 
     quick = RawUpdatesBot(

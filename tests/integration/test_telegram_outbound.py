@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.bootstrap import Harbour
-from bot.services.ratelimit import ChannelPacer, Limits
+from bot.messaging.pacing import ChannelPacer, Limits
 from bot.settings import Settings
 from bot.store.models import AuditEvent, OutboxItem
 from bot.store.uow import UnitOfWork

@@ -59,7 +59,7 @@ async def test_killed_after_storing_replies_once_after_restart(
     script = textwrap.dedent(
         """
         import asyncio, os, signal, sys
-        from bot.adapters.telegram import TelegramChannel, build_bot
+        from bot.channels.telegram.channel import TelegramChannel, build_bot
         from bot.bootstrap import build
         from bot.settings import load_settings
 

@@ -8,10 +8,10 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import select
 
-from bot.adapters.local import LocalChannel
 from bot.bootstrap import Harbour, build
+from bot.channels.local import LocalChannel
 from bot.ports import OutboundMessage
-from bot.services.telegram_safety import wipe_survivor_chat
+from bot.safety.telegram_safety import wipe_survivor_chat
 from bot.settings import Settings
 from bot.store.models import AuditEvent
 from bot.store.uow import UnitOfWork

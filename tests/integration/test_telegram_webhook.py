@@ -19,7 +19,7 @@ from bot.settings import Settings
 from bot.store.database import open_database
 from bot.store.models import InboxItem, Message
 from bot.store.uow import UnitOfWork
-from bot.web import create_app
+from bot.web.app import create_app
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.telegram_wire import SECRET_HEADER
 from tests.integration.telegram_harness import (

@@ -9,13 +9,13 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from bot.adapters.translator import (
+from bot.settings import load_settings
+from bot.translation.translator import (
     BoundedTranslator,
     LibreTranslate,
     NoTranslator,
     translator_from_settings,
 )
-from bot.settings import load_settings
 from tests.fakes.translator_api import FakeLibreTranslate
 
 DEADLINE = 0.5

@@ -9,7 +9,7 @@ from starlette.routing import Route
 
 from bot.settings import Settings
 from bot.store.database import open_database, open_store
-from bot.web import create_app
+from bot.web.app import create_app
 
 
 def client(app: object) -> httpx.AsyncClient:

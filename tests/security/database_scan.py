@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.services.key_rotation import ENCRYPTED
+from bot.privacy.key_rotation import ENCRYPTED
 from bot.store.crypto import Cipher
 from bot.store.database import Database
 from bot.store.models import Base

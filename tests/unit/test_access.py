@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.services.access import ACTIONS, Actor, Case, allowed
+from bot.staff.access import ACTIONS, Actor, Case, allowed
 
 staff_ids = st.integers(min_value=1, max_value=4)
 actors = st.builds(Actor, staff_ids, st.sampled_from(["advocate", "duty", "admin", "volunteer"]),

@@ -14,7 +14,7 @@ from bot.engine import Bundle, Engine, Outcome
 from bot.engine.effects import ChannelState, Enrol, Escalate, Relay, Say, SetProfile
 from bot.engine.events import Context, SystemEvent, UserInput
 from bot.engine.urgent import PhraseBank
-from bot.flowfiles import load_bundle
+from bot.flows.files import load_bundle
 
 ROOT = Path(__file__).resolve().parents[2]
 MENU = {"v": 1, "at": ["menu", "main"], "flags": ["onboarded"]}

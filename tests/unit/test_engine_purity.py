@@ -9,7 +9,7 @@ ENGINE = Path(__file__).resolve().parents[2] / "bot" / "engine"
 FORBIDDEN = {
     "telegram", "twilio", "sqlalchemy", "apscheduler", "deep_translator", "starlette",
     "httpx", "aiohttp", "requests", "urllib", "socket", "asyncio", "os", "pathlib", "io",
-    "yaml", "babel", "bot.flowfiles", "bot.store", "bot.services", "bot.adapters",
+    "yaml", "babel", "bot.flows", "bot.store", "bot.messaging", "bot.channels",
 }  # fmt: skip
 
 

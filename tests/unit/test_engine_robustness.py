@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from bot.engine import SUPPORTED_LANGUAGES, Bundle, Engine
 from bot.engine.events import Context, UserInput
-from bot.flowfiles import load_bundle
+from bot.flows.files import load_bundle
 
 ROOT = Path(__file__).resolve().parents[2]
 BUNDLE: Bundle = load_bundle(ROOT / "flows", ROOT / "locales")

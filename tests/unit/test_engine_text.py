@@ -14,7 +14,7 @@ from bot.engine.matching import matches_any, same_word, within_edits
 from bot.engine.normalize import normalize
 from bot.engine.render import fill
 from bot.engine.sms import is_gsm7, segments
-from bot.flowfiles import load_bundle
+from bot.flows.files import load_bundle
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -10,11 +10,11 @@ import pytest
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import write_po
 
+from bot.cli.flows import run_check
 from bot.engine import SUPPORTED_LANGUAGES
 from bot.engine.intents import GLOBAL_INTENTS
 from bot.engine.registry import ENGINE_KEYS
-from bot.flowfiles import FlowError, load_bundle
-from bot.flows_check import run_check
+from bot.flows.files import FlowError, load_bundle
 
 ROOT = Path(__file__).resolve().parents[2]
 

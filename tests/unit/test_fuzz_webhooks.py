@@ -16,15 +16,15 @@ from hypothesis import strategies as st
 from starlette.routing import Route
 from twilio.request_validator import RequestValidator
 
-from bot.adapters.telegram_receive import SECRET_HEADER, WEBHOOK_PATH, WebhookEndpoint
-from bot.adapters.twilio_webhooks import (
+from bot.channels.sms.webhooks import (
     SIGNATURE_HEADER,
     SMS_PATH,
     STATUS_PATH,
     SignatureCheck,
     webhook_routes,
 )
-from bot.web import create_app
+from bot.channels.telegram.receive import SECRET_HEADER, WEBHOOK_PATH, WebhookEndpoint
+from bot.web.app import create_app
 
 SECRET = "fuzz-secret-Token_1"
 AUTH_TOKEN = "fuzz-auth-token-0123456789abcdef"

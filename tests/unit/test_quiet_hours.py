@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.services.quiet_hours import (
+from bot.care.quiet_hours import (
     QUIET_MARGIN,
     LocalTimeError,
     QuietHours,

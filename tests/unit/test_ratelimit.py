@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from bot.services.ratelimit import ChannelPacer, Limits
+from bot.messaging.pacing import ChannelPacer, Limits
 
 
 def most_in_one_second(times: list[float]) -> int:

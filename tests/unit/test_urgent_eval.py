@@ -7,7 +7,7 @@ import pytest
 
 from bot.engine.normalize import normalize
 from bot.engine.urgent import CATEGORIES, PhraseBank, detect
-from bot.phrasefiles import load_phrase_bank, read_catalogue
+from bot.flows.phrasebank import load_phrase_bank, read_catalogue
 
 ROOT = Path(__file__).resolve().parents[2]
 BANK_DIR = ROOT / "locales" / "urgent"

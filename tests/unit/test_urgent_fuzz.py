@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.engine.urgent import PhraseBank, detect
-from bot.phrasefiles import load_phrase_bank
+from bot.flows.phrasebank import load_phrase_bank
 
 BANK = load_phrase_bank(Path(__file__).resolve().parents[2] / "locales" / "urgent")
 LANGUAGE = st.sampled_from([None, "en", "pl", "ro", "sq", "vi", "uk", "ar", "fa", "xx"])

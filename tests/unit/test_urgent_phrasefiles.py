@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from bot.engine.urgent import detect
-from bot.phrasefiles import load_phrase_bank, read_catalogue
+from bot.flows.phrasebank import load_phrase_bank, read_catalogue
 
 CATALOGUE = """\
 msgid ""

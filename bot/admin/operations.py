@@ -1,0 +1,278 @@
+"""Administrator commands: staff, survivors, enrolment. Each one writes an audit event.
+
+These functions take an open unit of work and return what to print; `bot/cli/main.py` parses the
+arguments and prints. A bad argument raises AdminError with a message for the terminal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.engine import SUPPORTED_LANGUAGES, Bundle
+from bot.phones import PhoneNumberError, parse_phone
+from bot.staff.caseload import hand_over
+from bot.staff.texts import StaffTexts
+from bot.store.models import Staff, Survivor
+from bot.store.uow import UnitOfWork
+
+ROLES = ("advocate", "duty", "admin")
+ACTOR = "cli"
+
+
+class AdminError(Exception):
+    """A bad argument: the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class Table:
+    headers: tuple[str, ...]
+    rows: Sequence[tuple[str, ...]]
+
+    def render(self) -> str:
+        widths = [
+            max([len(h), *(len(r[i]) for r in self.rows)]) for i, h in enumerate(self.headers)
+        ]
+        lines = ["  ".join(h.ljust(w) for h, w in zip(self.headers, widths, strict=True))]
+        lines.append("  ".join("-" * w for w in widths))
+        lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in self.rows]
+        return "\n".join(lines)
+
+
+def check_language(language: str) -> str:
+    if language not in SUPPORTED_LANGUAGES:
+        raise AdminError(
+            f"unknown language {language!r}; use one of {', '.join(SUPPORTED_LANGUAGES)}"
+        )
+    return language
+
+
+def check_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise AdminError(f"unknown time zone {name!r} (e.g. Europe/London)") from None
+    return name
+
+
+def check_handle(handle: str) -> str:
+    if not (1 <= len(handle) <= 32) or not handle.replace("-", "").replace("_", "").isalnum():
+        raise AdminError("a staff handle is 1-32 letters, digits, '-' or '_'")
+    return handle.lower()
+
+
+async def _staff(uow: UnitOfWork, handle: str) -> Staff:
+    staff = await uow.people.staff_by_handle(handle.lower())
+    if staff is None:
+        raise AdminError(f"no staff member {handle!r}")
+    return staff
+
+
+async def _survivor(uow: UnitOfWork, code: str) -> Survivor:
+    survivor = await uow.people.survivor_by_code(code)
+    if survivor is None or survivor.status in ("merged", "erased"):
+        raise AdminError(f"no case {code!r}")
+    return survivor
+
+
+async def staff_add(
+    uow: UnitOfWork,
+    now: datetime,
+    handle: str,
+    role: str,
+    language: str,
+    telegram: str | None,
+    phone: str | None,
+) -> str:
+    handle = check_handle(handle)
+    if role not in ROLES:
+        raise AdminError(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
+    check_language(language)
+    if telegram is not None and not telegram.lstrip("-").isdigit():
+        raise AdminError("--telegram takes the numeric Telegram chat id")
+    try:
+        number = parse_phone(phone) if phone else None
+    except PhoneNumberError as exc:
+        raise AdminError(f"--phone: {exc}") from None
+    if await uow.people.staff_by_handle(handle) is not None:
+        raise AdminError(f"staff member {handle!r} already exists")
+    staff = await uow.people.add_staff(handle, role, language, now)
+    for channel, address in (("telegram", telegram), ("sms", number)):
+        if address is not None:
+            if await uow.people.identity(channel, address) is not None:
+                raise AdminError(f"that {channel} address already belongs to someone")
+            await uow.people.add_identity(channel, address, now, staff=staff)
+    prefix = "advocate" if role == "advocate" else "staff"
+    await uow.people.add_identity("local", f"{prefix}:{handle}", now, staff=staff)
+    uow.audit.record(ACTOR, "staff.added", now, handle=handle, role=role)
+    return f"added {role} {handle}"
+
+
+async def staff_list(uow: UnitOfWork, now: datetime) -> str:
+    rows = []
+    for staff in await uow.people.all_staff():
+        channels = sorted({i.channel for i in await uow.people.identities_of_staff(staff.id)})
+        away = staff.away_until and staff.away_until > now
+        cover = await uow.people.staff(staff.cover_id) if staff.cover_id else None
+        status = "inactive" if not staff.active else ("away" if away else "active")
+        rows.append(
+            (
+                staff.handle,
+                staff.role,
+                staff.language,
+                status,
+                cover.handle if cover and away else "",
+                ",".join(channels),
+            )
+        )
+    uow.audit.record(ACTOR, "staff.listed", now, count=len(rows))
+    return Table(("handle", "role", "lang", "status", "cover", "channels"), rows).render()
+
+
+async def staff_deactivate(uow: UnitOfWork, now: datetime, handle: str) -> str:
+    staff = await _staff(uow, handle)
+    staff.active = False
+    uow.audit.record(ACTOR, "staff.deactivated", now, handle=staff.handle)
+    caseload = await uow.people.caseload([staff.id])
+    note = f"; {len(caseload)} case(s) now go to the duty team until reassigned" if caseload else ""
+    return f"deactivated {staff.handle}{note}"
+
+
+async def staff_away(
+    uow: UnitOfWork, now: datetime, handle: str, until: str, cover: str | None
+) -> str:
+    staff = await _staff(uow, handle)
+    try:
+        end = datetime.strptime(until, "%Y-%m-%d").replace(tzinfo=UTC) + timedelta(days=1)
+    except ValueError:
+        raise AdminError("--until takes a date as YYYY-MM-DD") from None
+    if end <= now:
+        raise AdminError("--until must be in the future")
+    if cover is not None:
+        colleague = await _staff(uow, cover)
+        if colleague.id == staff.id or not colleague.active or colleague.role == "admin":
+            raise AdminError("--cover must be another active advocate or duty staff member")
+        staff.cover_id = colleague.id
+    staff.away_until = end
+    uow.audit.record(ACTOR, "staff.away", now, handle=staff.handle, cover=cover)
+    return f"{staff.handle} is away until {until} (inclusive)" + (
+        f", covered by {cover}" if cover else ""
+    )
+
+
+async def survivor_enrol(
+    uow: UnitOfWork,
+    now: datetime,
+    advocate: str,
+    language: str,
+    timezone: str,
+    valid_hours: int,
+    bot_username: str | None,
+    sms_number: str | None,
+) -> str:
+    check_language(language)
+    check_timezone(timezone)
+    staff = await _staff(uow, advocate)
+    if staff.role != "advocate" or not staff.active:
+        raise AdminError(f"{advocate!r} is not an active advocate")
+    survivor = await uow.people.new_survivor(
+        now, status="invited", language=language, timezone=timezone, advocate_id=staff.id
+    )
+    code = await uow.people.issue_code(survivor, now, timedelta(hours=valid_hours))
+    uow.audit.record(
+        ACTOR, "survivor.enrolled", now, survivor_id=survivor.id, advocate=staff.handle
+    )
+    link = f"https://t.me/{bot_username}?start={code}" if bot_username else f"/start {code}"
+    sms = f"text JOIN {code}" + (f" to {sms_number}" if sms_number else "")
+    return (
+        f"case {survivor.case_code} enrolled with {staff.handle} ({language})\n"
+        f"one-time code: {code} (valid {valid_hours} h, works once)\n"
+        f"Telegram: {link}\n"
+        f"SMS: {sms}"
+    )
+
+
+async def survivor_assign(
+    uow: UnitOfWork, now: datetime, code: str, advocate: str, bundle: Bundle
+) -> str:
+    survivor = await _survivor(uow, code)
+    staff = await _staff(uow, advocate)
+    if staff.role != "advocate" or not staff.active:
+        raise AdminError(f"{advocate!r} is not an active advocate")
+    await hand_over(uow, now, survivor, staff, ACTOR, bundle)
+    return f"case {survivor.case_code} is now with {staff.handle}"
+
+
+async def survivor_list(uow: UnitOfWork, now: datetime) -> str:
+    rows = []
+    for survivor in await uow.people.all_survivors():
+        advocate = await uow.people.staff(survivor.advocate_id) if survivor.advocate_id else None
+        channels = sorted({i.channel for i in await uow.people.identities_of_survivor(survivor.id)})
+        last = f"{survivor.last_inbound_at:%Y-%m-%d %H:%M}" if survivor.last_inbound_at else "-"
+        rows.append(
+            (
+                survivor.case_code,
+                survivor.status,
+                survivor.language or "-",
+                advocate.handle if advocate else "(duty)",
+                ",".join(channels) or "-",
+                last,
+            )
+        )
+    uow.audit.record(ACTOR, "survivor.listed", now, count=len(rows))
+    return Table(("case", "status", "lang", "advocate", "channels", "last message"), rows).render()
+
+
+# -- privacy: subject access export and erasure (admins only, named with --by) -------------
+
+
+async def privacy_officer(uow: UnitOfWork, now: datetime, handle: str, survivor: Survivor) -> Staff:
+    """The admin carrying out a survivor's request. Deny by default: anyone else is refused
+    (the command line audits the refusal in its own transaction, which this one is not)."""
+    from bot.staff.access import Actor, Case, allowed
+
+    staff = await uow.people.staff_by_handle(handle.lower())
+    actor = Actor(staff.id, staff.role, staff.active) if staff else None
+    case = Case(advocate_id=survivor.advocate_id)
+    if actor is None or staff is None or not allowed(actor, "manage", case):
+        raise AccessRefused(f"{handle!r} is not an active admin: only admins export or erase")
+    return staff
+
+
+class AccessRefused(AdminError):
+    """The person named is not allowed to do this. Audited."""
+
+
+async def survivor_export(
+    uow: UnitOfWork, now: datetime, code: str, by: str, directory: Path
+) -> str:
+    from bot.privacy.export import build_export, write_export
+
+    survivor = await _survivor(uow, code)
+    staff = await privacy_officer(uow, now, by, survivor)
+    export = await build_export(uow, now, survivor, actor=f"cli:{staff.handle}")
+    json_path, text_path = write_export(export, directory)
+    return (
+        f"case {survivor.case_code}: {len(export.messages)} messages exported\n"
+        f"JSON: {json_path}\ntext: {text_path}\n"
+        "These files hold the survivor's data in the clear: hand them over securely, "
+        "then delete them."
+    )
+
+
+async def survivor_erase(
+    uow: UnitOfWork, now: datetime, code: str, by: str, texts: StaffTexts
+) -> str:
+    from bot.privacy.erasure import erase
+
+    survivor = await _survivor(uow, code)
+    staff = await privacy_officer(uow, now, by, survivor)
+    report = await erase(uow, now, survivor, actor=f"cli:{staff.handle}", texts=texts)
+    counts = ", ".join(f"{table} {count}" for table, count in sorted(report.rows.items()))
+    return (
+        f"case {report.case_code} erased on {report.erased_on}: {report.total} rows deleted "
+        f"({counts}). Only a tombstone with the case code and the date is left."
+    )

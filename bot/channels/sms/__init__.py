@@ -1,0 +1,1 @@
+"""SMS over Twilio: signed webhooks in, the REST API out."""

@@ -1,0 +1,1 @@
+"""Telegram over python-telegram-bot: webhook and polling in, paced sends out."""
