@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     office_timezone: str = "Europe/London"
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # A language whose safety-critical strings (emergency numbers, STOP/HELP, the phrase bank)
+    # no native speaker has reviewed yet: "warn" at start-up, or "refuse" to start.
+    unreviewed_safety_text: Literal["warn", "refuse"] = "warn"
     outbox_max_attempts: int = Field(default=8, ge=1, le=100)
     enrolment_code_hours: int = Field(default=72, ge=1, le=24 * 30)
 

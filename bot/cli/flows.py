@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TextIO
 
+from bot.cli.translations import print_coverage
 from bot.engine.validation import summarise
 from bot.flows.files import problems_in
 
@@ -20,6 +21,8 @@ def run_check(flows_dir: Path, locales_dir: Path, out: TextIO) -> int:
     for row in summarise(bundle):
         longest = f"{row.longest_sms} segments ({row.longest_key})" if row.longest_key else "-"
         out.write(f"{row.language:<9}{row.keys:>6}{row.reviewed:>10}{row.drafted:>9}  {longest}\n")
+    out.write("\n")
+    print_coverage(locales_dir, out)
     if problems:
         out.write(f"\nflows check: {len(problems)} problem(s)\n")
         return 1

@@ -4,6 +4,7 @@
     harbour simulate [--database URL] a scriptable conversation driver (JSON lines)
     harbour db upgrade               apply database migrations
     harbour flows check              check flows and catalogues before they reach anyone
+    harbour translations export|import|status   native-speaker review of the texts
     harbour staff add|list|deactivate|away     manage advocates, duty staff and admins
     harbour survivor enrol|assign|list         enrol survivors and manage caseloads
 
@@ -18,6 +19,7 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
+from bot.cli import translations
 from bot.cli.common import EXIT_REFUSED, EXIT_USAGE, OneLineParser
 from bot.flows.files import FlowError
 from bot.logs import setup_logging
@@ -57,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
         dest="flows_command", required=True, parser_class=OneLineParser
     )
     flow_commands.add_parser("check", help="check flows and catalogues, print a summary")
+    translations.add_parsers(commands)
     for module in command_modules():
         module.add_parsers(commands)
     return parser
@@ -85,6 +88,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from bot.cli.flows import run_check
 
         return run_check(FLOWS_DIR, LOCALES_DIR, sys.stdout)
+    if args.command == "translations":
+        from bot.bootstrap import LOCALES_DIR
+
+        return translations.run_translations(args, LOCALES_DIR)
     if args.command == "simulate":
         from bot.cli.simulate import main_simulate
 
@@ -105,7 +112,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         if args.command in module.NAMES:
             code: int = asyncio.run(module.run(settings, args))
             return code
+    from bot.bootstrap import LOCALES_DIR
     from bot.cli.run import serve, stdin_is_chat
+
+    translations.check_review_policy(settings.unreviewed_safety_text, LOCALES_DIR)
 
     return asyncio.run(serve(settings, chat=not args.no_chat and stdin_is_chat()))
 
