@@ -112,7 +112,12 @@ async def build_export(
     events = select(AuditEvent).where(AuditEvent.survivor_id == survivor.id)
     for event in (await session.execute(events.order_by(AuditEvent.id))).scalars():
         result.events.append(
-            {"at": _when(event.at), "by": event.actor, "what": event.action, **event.detail}
+            {
+                "at": _when(event.at),
+                "by": event.actor,
+                "what": event.action,
+                **uow.audit.detail_of(event),
+            }
         )
     for table in Base.metadata.sorted_tables:
         if table.name in HANDLED or "survivor_id" not in table.c:

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from bot.engine import Bundle, render
 from bot.engine.effects import Say
+from bot.staff.case_access import self_access
 from bot.staff.commands import StaffCommands, StaffRequest
 from bot.staff.routing import PRIORITY_REPLY
 from bot.store.models import Identity, Message, Staff, Survivor
@@ -31,6 +32,9 @@ async def _cases(
     commands: StaffCommands, request: StaffRequest, args: list[str], rest: str
 ) -> None:
     uow, staff = request.uow, request.staff
+    if not self_access(staff, "list_cases", request.now):
+        request.refuse("list_cases", None)
+        return
     covered = [s.id for s in await uow.people.staff_covered_by(staff.id, request.now)]
     survivors = await uow.people.caseload([staff.id, *covered])
     lines = []
@@ -63,6 +67,9 @@ async def _case(commands: StaffCommands, request: StaffRequest, args: list[str],
 
 async def _away(commands: StaffCommands, request: StaffRequest, args: list[str], rest: str) -> None:
     staff, until = request.staff, datetime.max.replace(tzinfo=UTC)
+    if not self_access(staff, "set_away", request.now):
+        request.refuse("set_away", None)
+        return
     cover: Staff | None = None
     for arg in args:
         try:
@@ -71,7 +78,7 @@ async def _away(commands: StaffCommands, request: StaffRequest, args: list[str],
         except ValueError:
             pass
         cover = await request.uow.people.staff_by_handle(arg)
-        if cover is None or not cover.active or cover.id == staff.id:
+        if cover is None or not may_cover(cover, staff):
             request.say("staff.no_such_colleague")
             return
     staff.away_until = until
@@ -84,7 +91,13 @@ async def _away(commands: StaffCommands, request: StaffRequest, args: list[str],
 
 
 async def _back(commands: StaffCommands, request: StaffRequest, args: list[str], rest: str) -> None:
+    if not self_access(request.staff, "set_away", request.now):
+        request.refuse("set_away", None)
+        return
+    # Back means the cover ends too: a cover left set would let the colleague back in the
+    # moment this advocate is away (or deactivated) again.
     request.staff.away_until = None
+    request.staff.cover_id = None
     request.uow.audit.record(request.actor, "staff.back", request.now)
     request.say("staff.back_done")
 
@@ -147,6 +160,11 @@ async def survivor_identity(uow: UnitOfWork, survivor: Survivor) -> Identity | N
     )
     last = (await uow.session.execute(stmt)).scalar_one_or_none()
     return next((i for i in identities if i.channel == last), identities[0])
+
+
+def may_cover(cover: Staff, absent: Staff) -> bool:
+    """Who can cover an absent colleague: another active advocate or duty staff member."""
+    return cover.id != absent.id and cover.active and cover.role in ("advocate", "duty")
 
 
 def _ago(when: datetime | None, now: datetime) -> str:

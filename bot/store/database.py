@@ -28,6 +28,7 @@ from bot.store import sqlite_loop
 from bot.store.crypto import Cipher, KeyMismatch
 from bot.store.keys import load_cipher
 from bot.store.models import Meta
+from bot.store.sealing import seal_legacy_plaintext
 
 log = logging.getLogger(__name__)
 
@@ -174,6 +175,8 @@ async def open_store(settings: Settings, *, migrate: bool = True) -> tuple[Datab
             await upgrade(db)
         cipher = load_cipher(settings, database_has_data=await has_encrypted_data(db))
         await verify_or_record_key(db, cipher)
+        if migrate:
+            await seal_legacy_plaintext(db, cipher)
     except BaseException:
         await db.close()
         raise

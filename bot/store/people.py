@@ -139,9 +139,13 @@ class People:
         return list((await self.session.execute(stmt)).scalars())
 
     async def staff_covered_by(self, staff_id: int, now: datetime) -> list[Staff]:
-        """Colleagues who are away now and named this staff member as their cover."""
+        """Active colleagues who are away now and named this staff member as their cover (a
+        deactivated colleague is not away: their cases were moved, not covered)."""
         stmt = select(Staff).where(
-            Staff.cover_id == staff_id, Staff.away_until.is_not(None), Staff.away_until > now
+            Staff.cover_id == staff_id,
+            Staff.active.is_(True),
+            Staff.away_until.is_not(None),
+            Staff.away_until > now,
         )
         return list((await self.session.execute(stmt)).scalars())
 

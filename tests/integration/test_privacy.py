@@ -16,6 +16,7 @@ from bot.privacy import consent
 from bot.privacy.export import from_json, to_json, to_text
 from bot.settings import Settings
 from bot.store.models import AuditEvent
+from bot.store.records import unseal_detail
 from bot.store.uow import UnitOfWork
 from tests.harness import add_advocate, enrol, onboard, say, start
 
@@ -67,10 +68,10 @@ async def test_export_round_trips_and_is_audited(settings: Settings, tmp_path: P
         assert exported.profile["safe_word_set"] is False
         assert CANARY in text_file.read_text(encoding="utf-8")
         audited = await events(harbour, "case.exported")
-        assert [(e.actor, e.detail.get("messages")) for e in audited] == [
+        assert [(e.actor, unseal_detail(harbour.cipher, e).get("messages")) for e in audited] == [
             ("cli:root", len(exported.messages))
         ]
-        assert CANARY not in json.dumps([e.detail for e in audited])
+        assert CANARY not in json.dumps([unseal_detail(harbour.cipher, e) for e in audited])
     finally:
         await harbour.close()
 
@@ -93,7 +94,7 @@ async def test_consent_is_recorded_per_purpose_with_who_when_language_and_flow(
         ]
         assert rows[0].at <= rows[1].at <= harbour.clock.now()
         told = await events(harbour, "consent.withdrawn")
-        assert [e.detail["purpose"] for e in told] == ["police"]
+        assert [unseal_detail(harbour.cipher, e)["purpose"] for e in told] == ["police"]
     finally:
         await harbour.close()
 
