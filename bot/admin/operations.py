@@ -278,12 +278,10 @@ async def survivor_list(uow: UnitOfWork, now: datetime) -> str:
 async def privacy_officer(uow: UnitOfWork, now: datetime, handle: str, survivor: Survivor) -> Staff:
     """The admin carrying out a survivor's request. Deny by default: anyone else is refused
     (the command line audits the refusal in its own transaction, which this one is not)."""
-    from bot.staff.access import Actor, Case, allowed
+    from bot.staff.case_access import case_access
 
     staff = await uow.people.staff_by_handle(handle.lower())
-    actor = Actor(staff.id, staff.role, staff.active) if staff else None
-    case = Case(advocate_id=survivor.advocate_id)
-    if actor is None or staff is None or not allowed(actor, "manage", case):
+    if staff is None or not await case_access(uow, staff, survivor, "manage", now):
         raise AccessRefused(f"{handle!r} is not an active admin: only admins export or erase")
     return staff
 
@@ -299,8 +297,13 @@ async def survivor_export(
 
     survivor = await survivor_by_code(uow, code)
     staff = await privacy_officer(uow, now, by, survivor)
+    if directory.exists() and not directory.is_dir():
+        raise AdminError(f"--out {directory}: that is a file; give a folder")
     export = await build_export(uow, now, survivor, actor=f"cli:{staff.handle}")
-    json_path, text_path = write_export(export, directory)
+    try:
+        json_path, text_path = write_export(export, directory)
+    except OSError as exc:  # nothing is half-written: the audit event rolls back with it
+        raise AdminError(f"--out {directory}: {exc.strerror or type(exc).__name__}") from None
     return (
         f"case {survivor.case_code}: {len(export.messages)} messages exported\n"
         f"JSON: {json_path}\ntext: {text_path}\n"

@@ -180,10 +180,14 @@ def write_private(path: Path, text: str) -> None:
 
 
 def write_export(export: SurvivorExport, directory: Path) -> tuple[Path, Path]:
-    directory.mkdir(parents=True, exist_ok=True)
+    """Both files, mode 0600, in a new folder of their own, mode 0700, under `directory`."""
     stamp = export.exported_at[:19].replace(":", "").replace("-", "")
-    base = directory / f"harbour-export-{export.case_code}-{stamp}"
-    json_path, text_path = base.with_suffix(".json"), base.with_suffix(".txt")
+    name = f"harbour-export-{export.case_code}-{stamp}"
+    folder = directory / name
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700)  # never into a folder someone else made
+    os.chmod(folder, 0o700)  # whatever the umask
+    json_path, text_path = folder / f"{name}.json", folder / f"{name}.txt"
     write_private(json_path, to_json(export))
     write_private(text_path, to_text(export))
     return json_path, text_path

@@ -57,7 +57,9 @@ async def test_export_round_trips_and_is_audited(settings: Settings, tmp_path: P
             out = await admin.survivor_export(
                 uow, harbour.clock.now(), code, "root", tmp_path / "o"
             )
-        json_file, text_file = sorted((tmp_path / "o").iterdir())
+        (folder,) = (tmp_path / "o").iterdir()
+        assert folder.stat().st_mode & 0o777 == 0o700, "exports sit in a folder of their own"
+        json_file, text_file = sorted(folder.iterdir())
         assert str(json_file) in out and json_file.stat().st_mode & 0o777 == 0o600
         exported = from_json(json_file.read_text(encoding="utf-8"))
         assert to_json(exported) == json_file.read_text(encoding="utf-8")  # round trip

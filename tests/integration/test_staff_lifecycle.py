@@ -11,6 +11,7 @@ from bot.admin import operations as admin
 from bot.admin.operations import AdminError
 from bot.bootstrap import Harbour
 from bot.settings import Settings
+from bot.store.escalation_models import Escalation
 from bot.store.models import AuditEvent
 from bot.store.uow import UnitOfWork
 from tests.harness import add_advocate, enrol, onboard, say, start
@@ -144,5 +145,29 @@ async def test_reactivated_staff_work_again(settings: Settings) -> None:
         assert "reactivated amira" in out
         await say(harbour, "advocate:amira", "/cases")
         assert "not possible" not in last(sent.to("advocate:amira"))
+    finally:
+        await harbour.close()
+
+
+async def test_unknown_and_unauthorised_alert_codes_get_one_audited_refusal(
+    settings: Settings,
+) -> None:
+    """The hole: an unknown code said "no open alert", someone else's "not possible"."""
+    harbour, sent = await start(settings)
+    try:
+        await enrol(harbour, "s1", await add_advocate(harbour, "amira"))
+        await onboard(harbour, "s1")
+        await add_advocate(harbour, "cy")
+        await say(harbour, "s1", "he is here, he found me")
+        async with UnitOfWork(harbour.db, harbour.cipher) as uow:
+            (code,) = (await uow.session.execute(select(Escalation.code))).scalars()
+        answers = []
+        for text in (f"ACK {code}", "ACK EZZZZ", f"RESOLVE {code} fine", "RESOLVE EZZZZ fine"):
+            await say(harbour, "advocate:cy", text)
+            answers.append(last(sent.to("advocate:cy")))
+        assert len(set(answers)) == 1 and answers[0] == "That is not possible for this case."
+        assert (await actions(harbour)).count("access.denied") == 4
+        await say(harbour, "advocate:amira", f"ACK {code}")
+        assert "Acknowledged" in last(sent.to("advocate:amira"))
     finally:
         await harbour.close()

@@ -47,10 +47,7 @@ def expected(actor: Actor, action: Action, case: Case) -> bool:
     own = case.advocate_id == actor.staff_id
     nobody = case.advocate_id is None or not case.advocate_active
     covering = (
-        not own
-        and case.advocate_active
-        and case.advocate_away
-        and case.cover_id == actor.staff_id
+        not own and case.advocate_active and case.advocate_away and case.cover_id == actor.staff_id
     )
     alert = case.escalation_open
     reached = alert and actor.staff_id in case.alerted
