@@ -297,8 +297,6 @@ async def survivor_export(
 
     survivor = await survivor_by_code(uow, code)
     staff = await privacy_officer(uow, now, by, survivor)
-    if directory.exists() and not directory.is_dir():
-        raise AdminError(f"--out {directory}: that is a file; give a folder")
     export = await build_export(uow, now, survivor, actor=f"cli:{staff.handle}")
     try:
         json_path, text_path = write_export(export, directory)

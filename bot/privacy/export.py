@@ -10,6 +10,7 @@ Every export is audited (who, when, which case), never with its content.
 from __future__ import annotations
 
 import json
+import errno
 import os
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -184,6 +185,8 @@ def write_export(export: SurvivorExport, directory: Path) -> tuple[Path, Path]:
     stamp = export.exported_at[:19].replace(":", "").replace("-", "")
     name = f"harbour-export-{export.case_code}-{stamp}"
     folder = directory / name
+    if directory.exists() and not directory.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, "that is a file; give a folder", str(directory))
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     folder.mkdir(mode=0o700)  # never into a folder someone else made
     os.chmod(folder, 0o700)  # whatever the umask
