@@ -9,8 +9,8 @@ Every export is audited (who, when, which case), never with its content.
 
 from __future__ import annotations
 
-import json
 import errno
+import json
 import os
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
