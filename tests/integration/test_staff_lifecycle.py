@@ -4,6 +4,8 @@ read and reply, and one audited refusal for unknown and unauthorised alert codes
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from sqlalchemy import select
 
@@ -169,5 +171,65 @@ async def test_unknown_and_unauthorised_alert_codes_get_one_audited_refusal(
         assert (await actions(harbour)).count("access.denied") == 4
         await say(harbour, "advocate:amira", f"ACK {code}")
         assert "Acknowledged" in last(sent.to("advocate:amira"))
+    finally:
+        await harbour.close()
+
+
+async def test_code_command_issues_a_new_code_and_revokes_the_old(settings: Settings) -> None:
+    harbour, sent = await start(settings)
+    try:
+        await add_advocate(harbour, "amira")
+        await add_advocate(harbour, "cy")
+        async with UnitOfWork(harbour.db, harbour.cipher) as uow:
+            printed = await admin.survivor_enrol(
+                uow, harbour.clock.now(), "amira", "en", "Europe/London", 72, None, None
+            )
+        case, old = printed.split()[1], printed.split("one-time code: ")[1].split()[0]
+        await say(harbour, "advocate:cy", f"/code {case}")
+        assert "not possible" in last(sent.to("advocate:cy"))
+        await say(harbour, "advocate:amira", f"/code {case}")
+        answer = sent.to("advocate:amira")[-1]
+        assert answer.sensitive and "New one-time code" in answer.text
+        new = answer.text.split(": ")[1].split()[0]
+        assert new != old
+        async with UnitOfWork(harbour.db, harbour.cipher) as uow:
+            now = harbour.clock.now()
+            assert await uow.people.redeem_code(old, now) is None, "the old code is revoked"
+            assert await uow.people.redeem_code(new, now) is not None
+    finally:
+        await harbour.close()
+
+
+async def test_a_closed_case_is_purged_after_its_retention_period(settings: Settings) -> None:
+    from datetime import timedelta
+
+    from bot.admin import cases
+    from bot.ports import ManualClock
+    from bot.privacy.retention import Periods, purge
+    from bot.store.models import ErasureTombstone
+
+    clock = ManualClock(datetime(2026, 1, 5, 12, 0, tzinfo=UTC))
+    harbour, _sent = await start(settings, clock=clock)
+    try:
+        case = await enrol(harbour, "s1", await add_advocate(harbour, "amira"))
+        kept = await enrol(harbour, "s2", await add_advocate(harbour, "bo"))
+        clock.set(clock.now() + timedelta(days=30))
+        async with UnitOfWork(harbour.db, harbour.cipher) as uow:
+            await cases.survivor_close(uow, clock.now(), case, 90)
+        periods = Periods.from_settings(settings)
+        clock.set(clock.now() + periods.closed_cases - timedelta(days=1))
+        assert (
+            await purge(harbour.db, harbour.cipher, clock.now(), periods, apply=True)
+        ).closed_cases == 0
+        clock.set(clock.now() + timedelta(days=2))
+        counts = await purge(harbour.db, harbour.cipher, clock.now(), periods, apply=True)
+        assert counts.closed_cases == 1
+        async with UnitOfWork(harbour.db, harbour.cipher) as uow:
+            assert await uow.people.survivor_by_code(case) is None
+            assert await uow.people.survivor_by_code(kept) is not None
+            stones = (await uow.session.execute(select(ErasureTombstone.case_code))).scalars()
+            assert list(stones) == [case]
+            listed = await cases.survivor_erased(uow, clock.now())
+        assert case in listed
     finally:
         await harbour.close()
