@@ -9,10 +9,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.engine import SUPPORTED_LANGUAGES, Bundle
+from bot.engine.catalogue import Catalogue
 from bot.phones import PhoneNumberError, parse_phone
 from bot.staff.caseload import hand_over, may_cover
 from bot.staff.codes import CodeSettings
@@ -291,20 +293,24 @@ class AccessRefused(AdminError):
 
 
 async def survivor_export(
-    uow: UnitOfWork, now: datetime, code: str, by: str, directory: Path
+    uow: UnitOfWork, now: datetime, code: str, by: str, directory: Path, catalogue: Catalogue
 ) -> str:
     from bot.privacy.export import build_export, write_export
+    from bot.privacy.export_text import to_text
 
     survivor = await survivor_by_code(uow, code)
     staff = await privacy_officer(uow, now, by, survivor)
     export = await build_export(uow, now, survivor, actor=f"cli:{staff.handle}")
+    languages = dict.fromkeys([survivor.language or "en", "en"])  # theirs first, then English
+    texts = {lang: to_text(export, partial(catalogue.text, lang)) for lang in languages}
     try:
-        json_path, text_path = write_export(export, directory)
+        json_path, text_paths = write_export(export, directory, texts)
     except OSError as exc:  # nothing is half-written: the audit event rolls back with it
         raise AdminError(f"--out {directory}: {exc.strerror or type(exc).__name__}") from None
+    listed = "\n".join(f"text: {path}" for path in text_paths)
     return (
         f"case {survivor.case_code}: {len(export.messages)} messages exported\n"
-        f"JSON: {json_path}\ntext: {text_path}\n"
+        f"JSON: {json_path}\n{listed}\n"
         "These files hold the survivor's data in the clear: hand them over securely, "
         "then delete them."
     )

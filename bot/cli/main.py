@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 
 from bot.cli.common import EXIT_FAILED, EXIT_KEY, EXIT_USAGE, OneLineParser
 from bot.flows.files import FlowError
@@ -129,6 +130,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_KEY
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # the reader went away (`| head`): nothing more to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no noise at exit
+        return EXIT_FAILED
     except (OSError, SQLAlchemyError) as exc:
         # Most often the database cannot be reached. The URL is not printed: it may hold a
         # password. The class name says enough to start looking.
@@ -138,12 +142,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def describe_failure(exc: BaseException) -> str:
     """One line about an unexpected failure, without content, numbers or secrets."""
-    if isinstance(exc, DBAPIError) or isinstance(exc, ConnectionError | TimeoutError):
+    if isinstance(exc, OperationalError | InterfaceError | ConnectionError | TimeoutError):
         cause = type(getattr(exc, "orig", None) or exc).__name__
         return f"cannot reach the database (HARBOUR_DATABASE_URL): {cause}"
     if isinstance(exc, OSError) and exc.filename:
         return f"{exc.filename}: {exc.strerror or type(exc).__name__}"
-    return f"failed: {type(exc).__name__} (see the log)"
+    if isinstance(exc, DBAPIError):
+        return f"the database refused this: {type(exc.orig or exc).__name__}"
+    return f"failed: {type(exc).__name__}"
 
 
 if __name__ == "__main__":

@@ -107,7 +107,10 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
         if command == "code":
             return await cases.survivor_code(uow, now, args.case, code_settings(settings))
         if command == "export":
-            return await admin.survivor_export(uow, now, args.case, args.by, Path(args.out))
+            catalogue = load_bundle(FLOWS_DIR, LOCALES_DIR).catalogue
+            return await admin.survivor_export(
+                uow, now, args.case, args.by, Path(args.out), catalogue
+            )
         if command == "erase":
             texts = StaffTexts.load(LOCALES_DIR / "staff")
             return await admin.survivor_erase(uow, now, args.case, args.by, texts)

@@ -81,7 +81,9 @@ async def _admin_script(harbour: Harbour, case: str, tmp_path: Path) -> None:
         await cases.survivor_code(uow, now, case, code_settings(harbour.settings))
         await cases.survivor_close(uow, now, case, 90)
         await cases.survivor_reopen(uow, now, case)
-        await admin.survivor_export(uow, now, case, "root", tmp_path / "out")
+        await admin.survivor_export(
+            uow, now, case, "root", tmp_path / "out", harbour.bundle.catalogue
+        )
         third = await admin.survivor_enrol(uow, now, "bo", "pl", "Europe/London", 72, None, None)
     for attempt in (f"cy{CANARY}", CANARY):
         async with UnitOfWork(harbour.db, harbour.cipher) as uow:
