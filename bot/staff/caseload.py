@@ -37,10 +37,14 @@ async def _cases(
         return
     covered = [s.id for s in await uow.people.staff_covered_by(staff.id, request.now)]
     survivors = await uow.people.caseload([staff.id, *covered])
+    if staff.role == "duty":  # the duty team answers the cases nobody else is responsible for
+        survivors += await uow.people.unassigned_cases()
     lines = []
     for survivor in survivors:
         seen = _ago(survivor.last_inbound_at, request.now)
         mine = "" if survivor.advocate_id == staff.id else " (cover)"
+        if staff.role == "duty":
+            mine = " (duty)"
         language = survivor.language or "?"
         lines.append(f"{survivor.case_code} · {language} · {survivor.status} · {seen}{mine}")
     uow.audit.record(request.actor, "case.list", request.now, count=len(lines))

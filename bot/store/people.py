@@ -157,6 +157,19 @@ class People:
         )
         return list((await self.session.execute(stmt)).scalars())
 
+    async def unassigned_cases(self) -> list[Survivor]:
+        """Open cases nobody is responsible for: no advocate, or a deactivated one."""
+        inactive = select(Staff.id).where(Staff.active.is_(False))
+        stmt = (
+            select(Survivor)
+            .where(
+                Survivor.advocate_id.is_(None) | Survivor.advocate_id.in_(inactive),
+                Survivor.status.not_in((*CLOSED_STATUSES, "intake", "closed")),
+            )
+            .order_by(Survivor.case_code)
+        )
+        return list((await self.session.execute(stmt)).scalars())
+
     async def all_staff(self) -> list[Staff]:
         return list((await self.session.execute(select(Staff).order_by(Staff.handle))).scalars())
 

@@ -129,6 +129,8 @@ async def test_deactivation_moves_cases_explicitly(settings: Settings) -> None:
         assert "not possible" not in last(sent.to("advocate:bo"))
 
         await deactivate(harbour, "bo", to_duty=True)
+        await say(harbour, "staff:duty1", "/cases")
+        assert first in last(sent.to("staff:duty1")) and second in last(sent.to("staff:duty1"))
         await say(harbour, "staff:duty1", f"/case {first}")
         assert "not possible" not in last(sent.to("staff:duty1"))
         await say(harbour, "staff:duty1", f"#{first} the duty team here")
