@@ -126,14 +126,15 @@ async def _handover(
 async def hand_over(
     uow: UnitOfWork, now: datetime, survivor: Survivor, new: Staff, actor: str, bundle: Bundle
 ) -> None:
-    """Give the case to `new` and send the survivor a warm introduction in their language."""
+    """Give the case to `new` and send the survivor a warm introduction in their language
+    (not to a closed case: nothing more is planned with them)."""
     old = survivor.advocate_id
     survivor.advocate_id = new.id
     uow.audit.record(
         actor, "case.handover", now, survivor_id=survivor.id, to=new.handle, from_staff=old
     )
     target = await survivor_identity(uow, survivor)
-    if target is None:
+    if target is None or survivor.status == "closed":
         return
     language = survivor.language or "en"
     style = "telegram" if target.channel == "telegram" else "sms"
