@@ -63,16 +63,23 @@ async def seal_legacy_plaintext(db: Database, cipher: Cipher) -> int:
         session.add(Meta(key=SEALED, value=b"1"))
     if changed:
         log.warning("sealed %d rows of staff text stored in the clear by an older release", changed)
-        if db.is_sqlite:
-            await _rewrite_sqlite_file(db)
+        await _rewrite_storage(db)
     return changed
 
 
-async def _rewrite_sqlite_file(db: Database) -> None:
-    """SQLite keeps replaced values in free pages and in the WAL: rewrite the file so the
-    old plaintext is gone from the disk too, not only from the tables."""
+async def _rewrite_storage(db: Database) -> None:
+    """Both databases keep replaced values on disk for a while (SQLite in free pages and the
+    WAL, PostgreSQL in dead row versions): rewrite the storage once, so the old plaintext is
+    gone from the disk too, not only from the tables."""
+    if db.is_sqlite:
+        statements = [
+            "PRAGMA wal_checkpoint(TRUNCATE)",
+            "VACUUM",
+            "PRAGMA wal_checkpoint(TRUNCATE)",
+        ]
+    else:
+        statements = ["VACUUM FULL audit_events", "VACUUM FULL escalations"]
     async with db.engine.connect() as conn:
         autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await autocommit.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-        await autocommit.exec_driver_sql("VACUUM")
-        await autocommit.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        for statement in statements:
+            await autocommit.exec_driver_sql(statement)
