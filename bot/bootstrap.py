@@ -29,6 +29,7 @@ from bot.safety.escalation import Escalations, EscalationTicker
 from bot.safety.rota import OfficeHours, RotaError
 from bot.safety.second_opinion import SecondOpinion
 from bot.settings import ConfigError, Settings
+from bot.staff.codes import CodeSettings
 from bot.staff.commands import StaffCommands
 from bot.staff.routing import PRIORITY_URGENT
 from bot.staff.texts import StaffTexts
@@ -169,15 +170,25 @@ def appointment_tickers(
     return [reminders, checkins, ContactWatchService(db, cipher, texts)]
 
 
-def staff_commands(texts: StaffTexts, bundle: Bundle, escalations: Escalations) -> StaffCommands:
+def code_settings(settings: Settings) -> CodeSettings:
+    return CodeSettings(
+        settings.enrolment_code_hours, settings.telegram_bot_username, settings.twilio_from
+    )
+
+
+def staff_commands(
+    texts: StaffTexts, bundle: Bundle, escalations: Escalations, codes: CodeSettings
+) -> StaffCommands:
     """The staff command table: each capability registers its own commands (appointments are
     added with their service in `appointment_tickers`)."""
     from bot.messaging import replies
     from bot.safety import commands as safety_commands
     from bot.staff import caseload
+    from bot.staff import codes as join_codes
 
     commands = StaffCommands(texts, bundle)
     caseload.register(commands)
+    join_codes.register(commands, codes)
     replies.register(commands)
     safety_commands.register(commands, escalations)
     return commands
@@ -200,7 +211,7 @@ async def build(
         texts, office_hours(settings), timedelta(minutes=settings.escalation_timeout_minutes)
     )
     notices = StaffNotices(texts, escalations)
-    commands = staff_commands(texts, bundle, escalations)
+    commands = staff_commands(texts, bundle, escalations, code_settings(settings))
     conversations = ConversationService(db, cipher, bundle, channels, notices, commands, clock)
     wake, relay_wake, urgent_wake = asyncio.Event(), asyncio.Event(), asyncio.Event()
     relay = RelayPreparer(

@@ -9,12 +9,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.engine import SUPPORTED_LANGUAGES, Bundle
+from bot.engine.catalogue import Catalogue
 from bot.phones import PhoneNumberError, parse_phone
-from bot.staff.caseload import hand_over
+from bot.staff.caseload import hand_over, may_cover
+from bot.staff.codes import CodeSettings
 from bot.staff.texts import StaffTexts
 from bot.store.models import Staff, Survivor
 from bot.store.uow import UnitOfWork
@@ -71,7 +74,7 @@ async def _staff(uow: UnitOfWork, handle: str) -> Staff:
     return staff
 
 
-async def _survivor(uow: UnitOfWork, code: str) -> Survivor:
+async def survivor_by_code(uow: UnitOfWork, code: str) -> Survivor:
     survivor = await uow.people.survivor_by_code(code)
     if survivor is None or survivor.status in ("merged", "erased"):
         raise AdminError(f"no case {code!r}")
@@ -132,19 +135,60 @@ async def staff_list(uow: UnitOfWork, now: datetime) -> str:
     return Table(("handle", "role", "lang", "status", "cover", "channels"), rows).render()
 
 
-async def staff_deactivate(uow: UnitOfWork, now: datetime, handle: str) -> str:
+async def staff_deactivate(
+    uow: UnitOfWork, now: datetime, handle: str, to: str | None, to_duty: bool, bundle: Bundle
+) -> str:
+    """Deactivate at once, and move every case explicitly: to a named advocate (the survivor
+    gets a warm introduction) or to the duty team (unassigned, which duty may read and answer).
+    Nobody keeps a pointer to them: their own cover and anyone they covered are cleared."""
     staff = await _staff(uow, handle)
-    staff.active = False
-    uow.audit.record(ACTOR, "staff.deactivated", now, handle=staff.handle)
+    if not staff.active:
+        raise AdminError(f"{staff.handle} is already deactivated")
     caseload = await uow.people.caseload([staff.id])
-    note = f"; {len(caseload)} case(s) now go to the duty team until reassigned" if caseload else ""
+    receiver: Staff | None = None
+    if to is not None:
+        receiver = await _staff(uow, to)
+        if receiver.id == staff.id or receiver.role != "advocate" or not receiver.active:
+            raise AdminError(f"--to must name another active advocate, not {to!r}")
+    elif caseload and not to_duty:
+        raise AdminError(
+            f"{staff.handle} has {len(caseload)} case(s): say where they go, "
+            "with --to HANDLE (an advocate) or --to-duty"
+        )
+    staff.active, staff.away_until, staff.cover_id = False, None, None
+    for colleague in await uow.people.all_staff():
+        if colleague.cover_id == staff.id:
+            colleague.cover_id = None  # their absence is no longer covered by someone gone
+    for survivor in caseload:
+        if receiver is not None:
+            await hand_over(uow, now, survivor, receiver, ACTOR, bundle)
+        else:
+            survivor.advocate_id = None
+            uow.audit.record(
+                ACTOR, "case.handover", now, survivor_id=survivor.id, to="duty", from_staff=staff.id
+            )
+    uow.audit.record(ACTOR, "staff.deactivated", now, handle=staff.handle, moved=len(caseload))
+    where = receiver.handle if receiver is not None else "the duty team"
+    note = f"; {len(caseload)} case(s) moved to {where}" if caseload else ""
     return f"deactivated {staff.handle}{note}"
+
+
+async def staff_reactivate(uow: UnitOfWork, now: datetime, handle: str) -> str:
+    """Back at work, with no cases: assign them again with `survivor assign`."""
+    staff = await _staff(uow, handle)
+    if staff.active:
+        raise AdminError(f"{staff.handle} is already active")
+    staff.active = True
+    uow.audit.record(ACTOR, "staff.reactivated", now, handle=staff.handle)
+    return f"reactivated {staff.handle} (no cases: give them cases with 'survivor assign')"
 
 
 async def staff_away(
     uow: UnitOfWork, now: datetime, handle: str, until: str, cover: str | None
 ) -> str:
     staff = await _staff(uow, handle)
+    if not staff.active:
+        raise AdminError(f"{staff.handle} is deactivated")
     try:
         end = datetime.strptime(until, "%Y-%m-%d").replace(tzinfo=UTC) + timedelta(days=1)
     except ValueError:
@@ -153,7 +197,7 @@ async def staff_away(
         raise AdminError("--until must be in the future")
     if cover is not None:
         colleague = await _staff(uow, cover)
-        if colleague.id == staff.id or not colleague.active or colleague.role == "admin":
+        if not may_cover(colleague, staff):
             raise AdminError("--cover must be another active advocate or duty staff member")
         staff.cover_id = colleague.id
     staff.away_until = end
@@ -185,20 +229,24 @@ async def survivor_enrol(
     uow.audit.record(
         ACTOR, "survivor.enrolled", now, survivor_id=survivor.id, advocate=staff.handle
     )
-    link = f"https://t.me/{bot_username}?start={code}" if bot_username else f"/start {code}"
-    sms = f"text JOIN {code}" + (f" to {sms_number}" if sms_number else "")
+    codes = CodeSettings(valid_hours, bot_username, sms_number)
+    return f"case {survivor.case_code} enrolled with {staff.handle} ({language})\n" + join_lines(
+        codes, code
+    )
+
+
+def join_lines(codes: CodeSettings, code: str) -> str:
     return (
-        f"case {survivor.case_code} enrolled with {staff.handle} ({language})\n"
-        f"one-time code: {code} (valid {valid_hours} h, works once)\n"
-        f"Telegram: {link}\n"
-        f"SMS: {sms}"
+        f"one-time code: {code} (valid {codes.valid_hours} h, works once)\n"
+        f"Telegram: {codes.link(code)}\n"
+        f"SMS: {codes.sms(code)}"
     )
 
 
 async def survivor_assign(
     uow: UnitOfWork, now: datetime, code: str, advocate: str, bundle: Bundle
 ) -> str:
-    survivor = await _survivor(uow, code)
+    survivor = await survivor_by_code(uow, code)
     staff = await _staff(uow, advocate)
     if staff.role != "advocate" or not staff.active:
         raise AdminError(f"{advocate!r} is not an active advocate")
@@ -232,12 +280,10 @@ async def survivor_list(uow: UnitOfWork, now: datetime) -> str:
 async def privacy_officer(uow: UnitOfWork, now: datetime, handle: str, survivor: Survivor) -> Staff:
     """The admin carrying out a survivor's request. Deny by default: anyone else is refused
     (the command line audits the refusal in its own transaction, which this one is not)."""
-    from bot.staff.access import Actor, Case, allowed
+    from bot.staff.case_access import case_access
 
     staff = await uow.people.staff_by_handle(handle.lower())
-    actor = Actor(staff.id, staff.role, staff.active) if staff else None
-    case = Case(advocate_id=survivor.advocate_id)
-    if actor is None or staff is None or not allowed(actor, "manage", case):
+    if staff is None or not await case_access(uow, staff, survivor, "manage", now):
         raise AccessRefused(f"{handle!r} is not an active admin: only admins export or erase")
     return staff
 
@@ -247,17 +293,24 @@ class AccessRefused(AdminError):
 
 
 async def survivor_export(
-    uow: UnitOfWork, now: datetime, code: str, by: str, directory: Path
+    uow: UnitOfWork, now: datetime, code: str, by: str, directory: Path, catalogue: Catalogue
 ) -> str:
     from bot.privacy.export import build_export, write_export
+    from bot.privacy.export_text import to_text
 
-    survivor = await _survivor(uow, code)
+    survivor = await survivor_by_code(uow, code)
     staff = await privacy_officer(uow, now, by, survivor)
     export = await build_export(uow, now, survivor, actor=f"cli:{staff.handle}")
-    json_path, text_path = write_export(export, directory)
+    languages = dict.fromkeys([survivor.language or "en", "en"])  # theirs first, then English
+    texts = {lang: to_text(export, partial(catalogue.text, lang)) for lang in languages}
+    try:
+        json_path, text_paths = write_export(export, directory, texts)
+    except OSError as exc:  # nothing is half-written: the audit event rolls back with it
+        raise AdminError(f"--out {directory}: {exc.strerror or type(exc).__name__}") from None
+    listed = "\n".join(f"text: {path}" for path in text_paths)
     return (
         f"case {survivor.case_code}: {len(export.messages)} messages exported\n"
-        f"JSON: {json_path}\ntext: {text_path}\n"
+        f"JSON: {json_path}\n{listed}\n"
         "These files hold the survivor's data in the clear: hand them over securely, "
         "then delete them."
     )
@@ -268,7 +321,7 @@ async def survivor_erase(
 ) -> str:
     from bot.privacy.erasure import erase
 
-    survivor = await _survivor(uow, code)
+    survivor = await survivor_by_code(uow, code)
     staff = await privacy_officer(uow, now, by, survivor)
     report = await erase(uow, now, survivor, actor=f"cli:{staff.handle}", texts=texts)
     counts = ", ".join(f"{table} {count}" for table, count in sorted(report.rows.items()))

@@ -4,23 +4,27 @@
     harbour simulate [--database URL] a scriptable conversation driver (JSON lines)
     harbour db upgrade               apply database migrations
     harbour flows check              check flows and catalogues before they reach anyone
-    harbour translations export|import|status   native-speaker review of the texts
-    harbour staff add|list|deactivate|away     manage advocates, duty staff and admins
-    harbour survivor enrol|assign|list         enrol survivors and manage caseloads
+    harbour translations export|import|status               native-speaker review of texts
+    harbour staff add|list|deactivate|reactivate|away       advocates, duty staff and admins
+    harbour survivor enrol|assign|list|close|reopen|code    survivors and their cases
+    harbour survivor export|erase                           subject access and erasure
 
-A bad argument prints one line and exits 2. A bad setting names the setting and exits 2.
+Every failure is one line on stderr, never a traceback. Exit codes are in bot/cli/common.py.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Sequence
 from types import ModuleType
 
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
+
 from bot.cli import translations
-from bot.cli.common import EXIT_REFUSED, EXIT_USAGE, OneLineParser
+from bot.cli.common import EXIT_FAILED, EXIT_KEY, EXIT_USAGE, OneLineParser
 from bot.flows.files import FlowError
 from bot.logs import setup_logging
 from bot.settings import ConfigError, Settings, load_settings
@@ -33,9 +37,10 @@ def command_modules() -> list[ModuleType]:
     from bot.cli import appointments as appointments_cli
     from bot.cli import privacy as privacy_cli
     from bot.cli import rota as rota_cli
-    from bot.cli import staff as admin_cli
+    from bot.cli import staff as staff_cli
+    from bot.cli import survivor as survivor_cli
 
-    return [admin_cli, appointments_cli, rota_cli, privacy_cli]
+    return [staff_cli, survivor_cli, appointments_cli, rota_cli, privacy_cli]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -132,9 +137,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyRefused as exc:
         print(f"harbour: {exc}", file=sys.stderr)
-        return EXIT_REFUSED
+        return EXIT_KEY
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # the reader went away (`| head`): nothing more to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no noise at exit
+        return EXIT_FAILED
+    except (OSError, SQLAlchemyError) as exc:
+        # Most often the database cannot be reached. The URL is not printed: it may hold a
+        # password. The class name says enough to start looking.
+        print(f"harbour: {describe_failure(exc)}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def describe_failure(exc: BaseException) -> str:
+    """One line about an unexpected failure, without content, numbers or secrets."""
+    if isinstance(exc, OperationalError | InterfaceError | ConnectionError | TimeoutError):
+        cause = type(getattr(exc, "orig", None) or exc).__name__
+        return f"cannot reach the database (HARBOUR_DATABASE_URL): {cause}"
+    if isinstance(exc, OSError) and exc.filename:
+        return f"{exc.filename}: {exc.strerror or type(exc).__name__}"
+    if isinstance(exc, DBAPIError):
+        return f"the database refused this: {type(exc.orig or exc).__name__}"
+    return f"failed: {type(exc).__name__}"
 
 
 if __name__ == "__main__":

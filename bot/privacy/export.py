@@ -1,7 +1,8 @@
 """A subject access export: everything Harbour holds about one survivor, readable.
 
 Two forms of the same content: JSON (for another system, and read back by `from_json`) and
-plain text (for the survivor). Both are written with mode 0600. The safe word itself is not
+plain text for the survivor, in their language and in English (export_text.py). All are
+written with mode 0600, in a folder of their own with mode 0700. The safe word itself is not
 written out: a file that an exploiter might see must not give it away; it says whether one
 is set, and the advocate can tell the survivor in person.
 Every export is audited (who, when, which case), never with its content.
@@ -9,6 +10,7 @@ Every export is audited (who, when, which case), never with its content.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 from dataclasses import asdict, dataclass, field
@@ -112,7 +114,12 @@ async def build_export(
     events = select(AuditEvent).where(AuditEvent.survivor_id == survivor.id)
     for event in (await session.execute(events.order_by(AuditEvent.id))).scalars():
         result.events.append(
-            {"at": _when(event.at), "by": event.actor, "what": event.action, **event.detail}
+            {
+                "at": _when(event.at),
+                "by": event.actor,
+                "what": event.action,
+                **uow.audit.detail_of(event),
+            }
         )
     for table in Base.metadata.sorted_tables:
         if table.name in HANDLED or "survivor_id" not in table.c:
@@ -137,36 +144,6 @@ def from_json(text: str) -> SurvivorExport:
     return SurvivorExport(**data)
 
 
-def to_text(export: SurvivorExport) -> str:
-    lines = [
-        f"Everything Harbour holds about case {export.case_code}",
-        f"Exported {export.exported_at}",
-        "",
-        "Your settings",
-    ]
-    lines += [f"  {key.replace('_', ' ')}: {value}" for key, value in export.profile.items()]
-    lines += ["", "How we reach you"]
-    lines += [f"  {c['channel']}: {c['address']} ({c['status']})" for c in export.contacts]
-    lines += ["", "Your permissions (latest last)"]
-    for row in export.consent:
-        answer = "yes" if row["granted"] else "no"
-        lines.append(
-            f"  {row['at']}  {row['purpose'].replace('_', ' ')}: {answer} "
-            f"(by {row['given_by']}, {row['flow']}, language {row['language']})"
-        )
-    lines += ["", "Messages"]
-    for message in export.messages:
-        text = message["text"] if message["text"] is not None else "(deleted after retention)"
-        lines.append(f"  {message['at']}  {message['direction']} ({message['channel']}): {text}")
-    lines += ["", "What happened on your case"]
-    for event in export.events:
-        lines.append(f"  {event['at']}  {event['what']} (by {event['by']})")
-    for table, rows in export.other.items():
-        lines += ["", table.replace("_", " ").capitalize()]
-        lines += [f"  {json.dumps(row, ensure_ascii=False, sort_keys=True)}" for row in rows]
-    return "\n".join(lines) + "\n"
-
-
 def write_private(path: Path, text: str) -> None:
     """Write a file only its owner can read, refusing to overwrite an existing one."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -174,11 +151,23 @@ def write_private(path: Path, text: str) -> None:
         handle.write(text)
 
 
-def write_export(export: SurvivorExport, directory: Path) -> tuple[Path, Path]:
-    directory.mkdir(parents=True, exist_ok=True)
+def write_export(
+    export: SurvivorExport, directory: Path, texts: dict[str, str]
+) -> tuple[Path, list[Path]]:
+    """The JSON and one text per language (`texts`: language -> text), each mode 0600, in a
+    new folder of their own, mode 0700, under `directory`."""
     stamp = export.exported_at[:19].replace(":", "").replace("-", "")
-    base = directory / f"harbour-export-{export.case_code}-{stamp}"
-    json_path, text_path = base.with_suffix(".json"), base.with_suffix(".txt")
+    name = f"harbour-export-{export.case_code}-{stamp}"
+    folder = directory / name
+    if directory.exists() and not directory.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, "that is a file; give a folder", str(directory))
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700)  # never into a folder someone else made
+    os.chmod(folder, 0o700)  # whatever the umask
+    json_path = folder / f"{name}.json"
     write_private(json_path, to_json(export))
-    write_private(text_path, to_text(export))
-    return json_path, text_path
+    text_paths = []
+    for language, text in texts.items():
+        text_paths.append(folder / f"{name}.{language}.txt")
+        write_private(text_paths[-1], text)
+    return json_path, text_paths

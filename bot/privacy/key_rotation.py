@@ -46,6 +46,8 @@ ENCRYPTED: dict[tuple[str, str], str] = {
     ("inbox", "payload_enc"): "inbox.payload",
     ("outbox", "payload_enc"): "outbox.payload",
     ("appointments", "place_enc"): "appointment.place",
+    ("audit_events", "detail_enc"): "audit.detail",
+    ("escalations", "resolution_enc"): "escalation.resolution",
 }
 # Keyed-hash columns: re-hashed from their encrypted twin, or (None) not recomputable.
 HASHED: dict[tuple[str, str], str | None] = {

@@ -86,10 +86,10 @@ async def _purge_rows(uow: UnitOfWork, now: datetime, periods: Periods, apply: b
     counts.message_bodies = await _count(uow, Message, *bodies)
     counts.inbox_payloads = await _count(uow, InboxItem, *inbox)
     counts.outbox_rows = await _count(uow, OutboxItem, *outbox)
-    old_audit = select(AuditEvent.id, AuditEvent.detail, AuditEvent.note).where(
-        AuditEvent.at < now - periods.audit_details
+    old_audit = select(AuditEvent.id).where(
+        AuditEvent.at < now - periods.audit_details, AuditEvent.detail_enc.is_not(None)
     )
-    detailed = [row.id for row in (await uow.session.execute(old_audit)) if row.detail or row.note]
+    detailed = list((await uow.session.execute(old_audit)).scalars())
     counts.audit_details = len(detailed)
     if apply:
         session = uow.session
@@ -99,7 +99,7 @@ async def _purge_rows(uow: UnitOfWork, now: datetime, periods: Periods, apply: b
         for start in range(0, len(detailed), BATCH):
             ids = detailed[start : start + BATCH]
             await session.execute(
-                update(AuditEvent).where(AuditEvent.id.in_(ids)).values(detail={}, note=None)
+                update(AuditEvent).where(AuditEvent.id.in_(ids)).values(detail_enc=None)
             )
     return counts
 

@@ -17,13 +17,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 
 from bot.safety.rota import OfficeHours, on_call
-from bot.staff.access import Actor, Case, allowed
+from bot.staff.case_access import case_access
 from bot.staff.routing import PRIORITY_URGENT, is_available, staff_identity
 from bot.staff.texts import StaffTexts
 from bot.store.crypto import Cipher
 from bot.store.database import Database
 from bot.store.escalation_models import Escalation
 from bot.store.models import Staff, Survivor
+from bot.store.sealing import RESOLUTION
 from bot.store.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -82,8 +83,8 @@ class Escalations:
         if TIERS[tier] == "advocate":
             return [advocate] if advocate is not None and is_available(advocate, now) else []
         if TIERS[tier] == "cover":
-            if advocate is None or advocate.cover_id is None:
-                return []
+            if advocate is None or not advocate.active or advocate.cover_id is None:
+                return []  # a deactivated advocate's cases were moved: no cover applies
             cover = await uow.people.staff(advocate.cover_id)
             return [cover] if cover is not None and is_available(cover, now) else []
         if TIERS[tier] == "on_call":
@@ -181,20 +182,13 @@ class Escalations:
 
     # -- acknowledging ----------------------------------------------------------------------
     async def acknowledge(self, uow: UnitOfWork, now: datetime, staff: Staff, code: str) -> str:
-        """Returns the staff text key to answer with."""
-        found = await self._find(uow, code)
-        if found is None or found[0].status != "open":
-            return "staff.ack_unknown"
-        escalation, survivor = found
-        if not await self._may_handle(uow, escalation, survivor, staff, now):
-            uow.audit.record(
-                f"staff:{staff.handle}",
-                "escalation.ack_rejected",
-                now,
-                survivor_id=survivor.id,
-                code=escalation.code,
-            )
+        """Returns the staff text key to answer with. An unknown code and someone else's alert
+        get the same refusal, audited, so nobody learns which codes are open."""
+        escalation, survivor = await self._handled(uow, now, staff, code, "acknowledge")
+        if escalation is None or survivor is None:
             return "staff.denied"
+        if escalation.status != "open":
+            return "staff.ack_unknown"
         escalation.status, escalation.next_alert_at = "acknowledged", None
         escalation.acknowledged_by, escalation.acknowledged_at = staff.id, now
         uow.audit.record(
@@ -221,14 +215,13 @@ class Escalations:
     async def resolve(
         self, uow: UnitOfWork, now: datetime, staff: Staff, code: str, outcome: str
     ) -> str:
-        found = await self._find(uow, code)
-        if found is None or found[0].status == "resolved":
-            return "staff.ack_unknown"
-        escalation, survivor = found
-        if not await self._may_handle(uow, escalation, survivor, staff, now):
+        escalation, survivor = await self._handled(uow, now, staff, code, "resolve")
+        if escalation is None or survivor is None:
             return "staff.denied"
+        if escalation.status == "resolved":
+            return "staff.ack_unknown"
         escalation.status, escalation.resolved_at = "resolved", now
-        escalation.resolution = (outcome or "resolved")[:32]
+        escalation.resolution_enc = uow.cipher.encrypt_text(outcome or "resolved", RESOLUTION)
         escalation.next_alert_at = None
         uow.audit.record(
             f"staff:{staff.handle}",
@@ -236,15 +229,28 @@ class Escalations:
             now,
             survivor_id=survivor.id,
             code=escalation.code,
-            resolution=escalation.resolution,
         )
         return "staff.resolve_done"
 
-    async def _find(self, uow: UnitOfWork, code: str) -> tuple[Escalation, Survivor] | None:
-        stmt = select(Escalation).where(Escalation.code == code.strip().upper())
+    async def _handled(
+        self, uow: UnitOfWork, now: datetime, staff: Staff, code: str, attempted: str
+    ) -> tuple[Escalation | None, Survivor | None]:
+        """The escalation and its survivor if this staff member may handle it; otherwise
+        (None, None) after auditing the refusal, whether the code exists or not."""
+        stmt = select(Escalation).where(Escalation.code == code.strip().upper()[:8])
         escalation = (await uow.session.execute(stmt)).scalar_one_or_none()
         survivor = await uow.people.survivor(escalation.survivor_id) if escalation else None
-        return (escalation, survivor) if escalation and survivor else None
+        if escalation is not None and survivor is not None:
+            if await self._may_handle(uow, escalation, survivor, staff, now):
+                return escalation, survivor
+        uow.audit.record(
+            f"staff:{staff.handle}",
+            "access.denied",
+            now,
+            survivor_id=survivor.id if survivor else None,
+            attempted=attempted,
+        )
+        return None, None
 
     async def _may_handle(
         self,
@@ -254,18 +260,19 @@ class Escalations:
         staff: Staff,
         now: datetime,
     ) -> bool:
-        """Someone who was alerted, or whom the access policy lets act on the case."""
-        alerted = await self.recipients(uow, survivor, escalation.tier, now)
-        if staff.active and any(s.id == staff.id for s in alerted):
-            return True
-        advocate = await uow.people.staff(survivor.advocate_id) if survivor.advocate_id else None
-        case = Case(
-            survivor.advocate_id,
-            advocate is not None and not is_available(advocate, now),
-            advocate.cover_id if advocate else None,
-            escalation_open=True,
+        """The access policy, told who this alert has reached (a resolved alert is open to
+        nobody but those the case itself lets act)."""
+        still_open = escalation.status != "resolved"
+        alerted = await self.recipients(uow, survivor, escalation.tier, now) if still_open else []
+        return await case_access(
+            uow,
+            staff,
+            survivor,
+            "acknowledge",
+            now,
+            alerted=frozenset(s.id for s in alerted),
+            escalation_open=still_open,
         )
-        return allowed(Actor(staff.id, staff.role, staff.active), "acknowledge", case)
 
     async def _tell(
         self,

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from bot.engine import Bundle, render
 from bot.engine.effects import Say
+from bot.staff.case_access import self_access
 from bot.staff.commands import StaffCommands, StaffRequest
 from bot.staff.routing import PRIORITY_REPLY
 from bot.store.models import Identity, Message, Staff, Survivor
@@ -31,12 +32,19 @@ async def _cases(
     commands: StaffCommands, request: StaffRequest, args: list[str], rest: str
 ) -> None:
     uow, staff = request.uow, request.staff
+    if not self_access(staff, "list_cases", request.now):
+        request.refuse("list_cases", None)
+        return
     covered = [s.id for s in await uow.people.staff_covered_by(staff.id, request.now)]
     survivors = await uow.people.caseload([staff.id, *covered])
+    if staff.role == "duty":  # the duty team answers the cases nobody else is responsible for
+        survivors += await uow.people.unassigned_cases()
     lines = []
     for survivor in survivors:
         seen = _ago(survivor.last_inbound_at, request.now)
         mine = "" if survivor.advocate_id == staff.id else " (cover)"
+        if staff.role == "duty":
+            mine = " (duty)"
         language = survivor.language or "?"
         lines.append(f"{survivor.case_code} · {language} · {survivor.status} · {seen}{mine}")
     uow.audit.record(request.actor, "case.list", request.now, count=len(lines))
@@ -63,6 +71,9 @@ async def _case(commands: StaffCommands, request: StaffRequest, args: list[str],
 
 async def _away(commands: StaffCommands, request: StaffRequest, args: list[str], rest: str) -> None:
     staff, until = request.staff, datetime.max.replace(tzinfo=UTC)
+    if not self_access(staff, "set_away", request.now):
+        request.refuse("set_away", None)
+        return
     cover: Staff | None = None
     for arg in args:
         try:
@@ -71,7 +82,7 @@ async def _away(commands: StaffCommands, request: StaffRequest, args: list[str],
         except ValueError:
             pass
         cover = await request.uow.people.staff_by_handle(arg)
-        if cover is None or not cover.active or cover.id == staff.id:
+        if cover is None or not may_cover(cover, staff):
             request.say("staff.no_such_colleague")
             return
     staff.away_until = until
@@ -84,7 +95,13 @@ async def _away(commands: StaffCommands, request: StaffRequest, args: list[str],
 
 
 async def _back(commands: StaffCommands, request: StaffRequest, args: list[str], rest: str) -> None:
+    if not self_access(request.staff, "set_away", request.now):
+        request.refuse("set_away", None)
+        return
+    # Back means the cover ends too: a cover left set would let the colleague back in the
+    # moment this advocate is away (or deactivated) again.
     request.staff.away_until = None
+    request.staff.cover_id = None
     request.uow.audit.record(request.actor, "staff.back", request.now)
     request.say("staff.back_done")
 
@@ -109,14 +126,15 @@ async def _handover(
 async def hand_over(
     uow: UnitOfWork, now: datetime, survivor: Survivor, new: Staff, actor: str, bundle: Bundle
 ) -> None:
-    """Give the case to `new` and send the survivor a warm introduction in their language."""
+    """Give the case to `new` and send the survivor a warm introduction in their language
+    (not to a closed case: nothing more is planned with them)."""
     old = survivor.advocate_id
     survivor.advocate_id = new.id
     uow.audit.record(
         actor, "case.handover", now, survivor_id=survivor.id, to=new.handle, from_staff=old
     )
     target = await survivor_identity(uow, survivor)
-    if target is None:
+    if target is None or survivor.status == "closed":
         return
     language = survivor.language or "en"
     style = "telegram" if target.channel == "telegram" else "sms"
@@ -147,6 +165,11 @@ async def survivor_identity(uow: UnitOfWork, survivor: Survivor) -> Identity | N
     )
     last = (await uow.session.execute(stmt)).scalar_one_or_none()
     return next((i for i in identities if i.channel == last), identities[0])
+
+
+def may_cover(cover: Staff, absent: Staff) -> bool:
+    """Who can cover an absent colleague: another active advocate or duty staff member."""
+    return cover.id != absent.id and cover.active and cover.role in ("advocate", "duty")
 
 
 def _ago(when: datetime | None, now: datetime) -> str:

@@ -17,15 +17,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
-from sqlalchemy import select
-
 from bot.engine import Bundle
 from bot.engine.text_input import clean_text
 from bot.ports import InboundMessage
-from bot.staff.access import Action, Actor, Case, allowed
-from bot.staff.routing import PRIORITY_REPLY, is_available
+from bot.staff.access import Action, may_act
+from bot.staff.case_access import actor_of, case_access
+from bot.staff.routing import PRIORITY_REPLY
 from bot.staff.texts import StaffTexts
-from bot.store.escalation_models import Escalation
 from bot.store.models import Identity, Staff, Survivor
 from bot.store.uow import UnitOfWork
 
@@ -76,6 +74,10 @@ class StaffCommands:
             name, args, rest = REPLY_TO_MESSAGE, [str(inbound.meta["reply_to"])], text
         else:
             name, args = command, words[1:]
+        if not may_act(actor_of(staff, now)):
+            # Deactivated: nothing, not even /cases. Only a known command name is audited.
+            request.refuse(name if name in self._table else "unknown", None)
+            return
         handler = self._table.get(name)
         if handler is None:
             request.say("staff.help")
@@ -83,38 +85,15 @@ class StaffCommands:
         await handler(self, request, args, rest)
 
     # -- access ---------------------------------------------------------------------------
-    async def case_view(self, uow: UnitOfWork, survivor: Survivor, now: datetime) -> Case:
-        advocate = await uow.people.staff(survivor.advocate_id) if survivor.advocate_id else None
-        raised = await uow.session.execute(
-            select(Escalation.id).where(
-                Escalation.survivor_id == survivor.id,
-                Escalation.status.in_(("open", "acknowledged")),
-            )
-        )
-        return Case(
-            advocate_id=survivor.advocate_id,
-            advocate_away=advocate is not None and not is_available(advocate, now),
-            cover_id=advocate.cover_id if advocate else None,
-            escalation_open=raised.first() is not None,
-        )
-
     async def permitted(self, request: StaffRequest, code: str, action: Action) -> Survivor | None:
         """The survivor with case `code` if this staff member may do `action` on it; otherwise
         None, after the same neutral answer whether the case does not exist or is not theirs."""
         survivor = await request.uow.people.survivor_by_code(code) if code else None
-        actor = Actor(request.staff.id, request.staff.role, request.staff.active)
-        if survivor is not None:
-            case = await self.case_view(request.uow, survivor, request.now)
-            if allowed(actor, action, case):
-                return survivor
-        request.uow.audit.record(
-            request.actor,
-            "access.denied",
-            request.now,
-            survivor_id=survivor.id if survivor else None,
-            attempted=action,
-        )
-        request.say("staff.denied")
+        if survivor is not None and await case_access(
+            request.uow, request.staff, survivor, action, request.now
+        ):
+            return survivor
+        request.refuse(action, survivor.id if survivor else None)
         return None
 
 
@@ -126,6 +105,19 @@ class StaffRequest:
     ) -> None:
         self.uow, self.now, self.identity, self.staff, self.texts = uow, now, identity, staff, texts
         self.actor = f"staff:{staff.handle}"
+
+    def refuse(self, attempted: str, survivor_id: int | None, **detail: object) -> None:
+        """The one neutral refusal, audited: the same whether the case or alert code is
+        unknown, not theirs, or they may not act at all."""
+        self.uow.audit.record(
+            self.actor,
+            "access.denied",
+            self.now,
+            survivor_id=survivor_id,
+            attempted=attempted[:32],
+            **detail,
+        )
+        self.say("staff.denied")
 
     def say(self, key: str, sensitive: bool = False, **params: str) -> None:
         text = self.texts.text(key, self.staff.language, **params)

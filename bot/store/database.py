@@ -26,8 +26,10 @@ from sqlalchemy.util.concurrency import await_only, in_greenlet
 from bot.settings import Settings
 from bot.store import sqlite_loop
 from bot.store.crypto import Cipher, KeyMismatch
+from bot.store.files import private_sqlite_file
 from bot.store.keys import load_cipher
 from bot.store.models import Meta
+from bot.store.sealing import seal_legacy_plaintext
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +112,7 @@ def open_database(url: str, *, echo: bool = False) -> Database:
     if url.startswith("sqlite"):
         path = make_url(url).database
         if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            private_sqlite_file(Path(path))
             kwargs["async_creator"] = sqlite_loop.connector(path)
     else:
         kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
@@ -174,6 +176,8 @@ async def open_store(settings: Settings, *, migrate: bool = True) -> tuple[Datab
             await upgrade(db)
         cipher = load_cipher(settings, database_has_data=await has_encrypted_data(db))
         await verify_or_record_key(db, cipher)
+        if migrate:
+            await seal_legacy_plaintext(db, cipher)
     except BaseException:
         await db.close()
         raise

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.store.models import Base
@@ -28,7 +28,9 @@ class Escalation(Base):
     acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     acknowledged_at: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]
-    resolution: Mapped[str | None] = mapped_column(String(32))
+    # The staff member's outcome is free text: sealed (purpose "escalation.resolution").
+    resolution_enc: Mapped[bytes | None] = mapped_column(LargeBinary)  # migration 0007_16
+    resolution: Mapped[str | None] = mapped_column(String(32))  # before 0007_16; now empty
 
 
 class RotaShift(Base):

@@ -172,7 +172,9 @@ class OutboxItem(Base):
 
 
 class AuditEvent(Base):
-    """Who did what, when. `detail` holds ids and codes only, never message content."""
+    """Who did what, when. The detail (ids, codes, counts, and anything a person typed) is
+    sealed in `detail_enc`; read it with `Audit.detail_of`. `detail` and `note` are the
+    plaintext columns from before migration 0007_16, emptied at start-up (store/sealing.py)."""
 
     __tablename__ = "audit_events"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -180,8 +182,9 @@ class AuditEvent(Base):
     actor: Mapped[str] = mapped_column(String(64))  # cli | system | staff:<handle> | survivor
     action: Mapped[str] = mapped_column(String(64))
     survivor_id: Mapped[int | None] = mapped_column(ForeignKey("survivors.id"), index=True)
-    detail: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
-    note: Mapped[str | None] = mapped_column(Text)
+    detail_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    detail: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)  # legacy: always {}
+    note: Mapped[str | None] = mapped_column(Text)  # legacy: always NULL
 
 
 # -- appointments, reminders, check-ins, contact-loss watch (migration 0004) ----------------

@@ -139,9 +139,13 @@ class People:
         return list((await self.session.execute(stmt)).scalars())
 
     async def staff_covered_by(self, staff_id: int, now: datetime) -> list[Staff]:
-        """Colleagues who are away now and named this staff member as their cover."""
+        """Active colleagues who are away now and named this staff member as their cover (a
+        deactivated colleague is not away: their cases were moved, not covered)."""
         stmt = select(Staff).where(
-            Staff.cover_id == staff_id, Staff.away_until.is_not(None), Staff.away_until > now
+            Staff.cover_id == staff_id,
+            Staff.active.is_(True),
+            Staff.away_until.is_not(None),
+            Staff.away_until > now,
         )
         return list((await self.session.execute(stmt)).scalars())
 
@@ -149,6 +153,19 @@ class People:
         stmt = (
             select(Survivor)
             .where(Survivor.advocate_id.in_(staff_ids), Survivor.status.not_in(CLOSED_STATUSES))
+            .order_by(Survivor.case_code)
+        )
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def unassigned_cases(self) -> list[Survivor]:
+        """Open cases nobody is responsible for: no advocate, or a deactivated one."""
+        inactive = select(Staff.id).where(Staff.active.is_(False))
+        stmt = (
+            select(Survivor)
+            .where(
+                Survivor.advocate_id.is_(None) | Survivor.advocate_id.in_(inactive),
+                Survivor.status.not_in((*CLOSED_STATUSES, "intake", "closed")),
+            )
             .order_by(Survivor.case_code)
         )
         return list((await self.session.execute(stmt)).scalars())

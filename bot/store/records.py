@@ -155,9 +155,13 @@ class Messages:
         ]
 
 
+AUDIT_DETAIL = "audit.detail"
+
+
 class Audit:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, cipher: Cipher) -> None:
         self.session = session
+        self.cipher = cipher
 
     def record(
         self,
@@ -168,14 +172,30 @@ class Audit:
         survivor_id: int | None = None,
         **detail: object,
     ) -> None:
-        """Record an event. `detail` holds ids, codes and counts, never content. Written with
-        the transaction's other events (pending.py)."""
+        """Record an event. `detail` holds ids, codes and counts; it is sealed all the same,
+        because a value can come from what a person typed. Written with the transaction's
+        other events (pending.py)."""
+        sealed = None
+        if detail:
+            plain = json.dumps(detail, separators=(",", ":"), default=str)
+            sealed = self.cipher.encrypt_text(plain, AUDIT_DETAIL)
         row = {
             "at": now,
             "actor": actor,
             "action": action,
             "survivor_id": survivor_id,
-            "detail": detail,
+            "detail_enc": sealed,
+            "detail": {},
             "note": None,
         }
         pending.queue(self.session, AUDIT, row)
+
+    def detail_of(self, event: AuditEvent) -> dict[str, Any]:
+        return unseal_detail(self.cipher, event)
+
+
+def unseal_detail(cipher: Cipher, event: AuditEvent) -> dict[str, Any]:
+    """An audit event's detail in the clear (empty once retention has cleared it)."""
+    if event.detail_enc is None:
+        return dict(event.detail or {})  # a row not yet sealed (before 0007_16)
+    return cast(dict[str, Any], json.loads(cipher.decrypt_text(event.detail_enc, AUDIT_DETAIL)))

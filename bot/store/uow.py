@@ -31,6 +31,10 @@ class UnitOfWork:
         self._db = db
         self._cipher = cipher
 
+    @property
+    def cipher(self) -> Cipher:
+        return self._cipher
+
     async def __aenter__(self) -> UnitOfWork:
         self.session = self._db.sessions()
         await self.session.begin()
@@ -40,7 +44,7 @@ class UnitOfWork:
         self.outbox = Outbox(self.session, cipher)
         self.conversations = Conversations(self.session, cipher)
         self.messages = Messages(self.session, cipher)
-        self.audit = Audit(self.session)
+        self.audit = Audit(self.session, cipher)
         return self
 
     async def __aexit__(

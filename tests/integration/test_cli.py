@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -61,7 +62,7 @@ def test_bad_settings_name_the_setting_and_exit_2(
 def test_wrong_key_refuses_to_start_and_changes_nothing(
     env: dict[str, str], tmp_path: Path
 ) -> None:
-    key_a, key_b = "a" * 43, "b" * 43
+    key_a, key_b = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     assert run(["db", "upgrade"], {**env, "HARBOUR_SECRET_KEY": key_a}).returncode == 0
     db_file = Path(env["HARBOUR_DATA_DIR"]) / "harbour.db"
     before = db_file.read_bytes()

@@ -14,6 +14,7 @@ from bot.ports import ManualClock
 from bot.settings import Settings
 from bot.store.escalation_models import Escalation, RotaShift
 from bot.store.models import AuditEvent
+from bot.store.sealing import RESOLUTION
 from bot.store.uow import UnitOfWork
 from tests.harness import Recorder, add_advocate, enrol, onboard, say, start
 
@@ -79,7 +80,7 @@ async def test_the_chain_adds_tiers_until_someone_acknowledges(settings: Setting
         await say(harbour, "advocate:cy", f"ACK {code}")  # not theirs, never alerted
         assert "not possible" in sent.to("advocate:cy")[-1].text
         assert (await escalation(harbour)).status == "open"
-        assert "escalation.ack_rejected" in await actions(harbour)
+        assert "access.denied" in await actions(harbour)
 
         await say(harbour, "staff:duty1", f"ack {code.lower()}")
         found = await escalation(harbour)
@@ -91,7 +92,9 @@ async def test_the_chain_adds_tiers_until_someone_acknowledges(settings: Setting
         assert not [m for m in sent.sent[before:] if m.kind == "escalation"], "alerts stop"
 
         await say(harbour, "staff:duty1", f"RESOLVE {code} safe-with-police")
-        assert (await escalation(harbour)).resolution == "safe-with-police"
+        sealed = (await escalation(harbour)).resolution_enc
+        assert sealed is not None and (await escalation(harbour)).resolution is None
+        assert harbour.cipher.decrypt_text(sealed, RESOLUTION) == "safe-with-police"
         trail = await actions(harbour)
         for step in (
             "escalation.raised",

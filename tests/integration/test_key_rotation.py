@@ -57,6 +57,7 @@ async def test_rotation_interrupted_then_resumed_loses_nothing(
     key_path = tmp_path / "harbour.key"
     old_key = secrets.token_urlsafe(48)
     key_path.write_text(old_key + "\n")
+    key_path.chmod(0o600)
     keyed = with_key_file(settings, key_path)
     harbour, _sent = await start(keyed)
     try:
@@ -96,6 +97,7 @@ async def test_rotation_interrupted_then_resumed_loses_nothing(
 
     old_only = tmp_path / "old.key"
     old_only.write_text(old_key + "\n")
+    old_only.chmod(0o600)
     with pytest.raises(KeyRefused):
         await open_store(with_key_file(settings, old_only))
 
@@ -105,6 +107,7 @@ async def test_keys_rotate_refuses_a_wrong_or_missing_key(
 ) -> None:
     key_path = tmp_path / "harbour.key"
     key_path.write_text(secrets.token_urlsafe(48) + "\n")
+    key_path.chmod(0o600)
     keyed = with_key_file(settings, key_path)
     harbour, _sent = await start(keyed)
     try:
@@ -114,6 +117,7 @@ async def test_keys_rotate_refuses_a_wrong_or_missing_key(
     before = await snapshot(keyed)
     wrong = tmp_path / "wrong.key"
     wrong.write_text(secrets.token_urlsafe(48) + "\n")
+    wrong.chmod(0o600)
     monkeypatch.setenv("HARBOUR_DATABASE_URL", settings.async_database_url)
     monkeypatch.setenv("HARBOUR_DATA_DIR", str(settings.data_dir))
     monkeypatch.setenv("HARBOUR_SECRET_KEY_FILE", str(wrong))

@@ -5,6 +5,7 @@ of decrypted content are audited; and the access matrix over the CLI and chat co
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -13,9 +14,11 @@ from sqlalchemy import select
 from bot.admin import operations as admin
 from bot.bootstrap import Harbour
 from bot.privacy import consent
-from bot.privacy.export import from_json, to_json, to_text
+from bot.privacy.export import from_json, to_json
+from bot.privacy.export_text import to_text
 from bot.settings import Settings
 from bot.store.models import AuditEvent
+from bot.store.records import unseal_detail
 from bot.store.uow import UnitOfWork
 from tests.harness import add_advocate, enrol, onboard, say, start
 
@@ -54,23 +57,33 @@ async def test_export_round_trips_and_is_audited(settings: Settings, tmp_path: P
         await say(harbour, SURVIVOR, f"prosze o pomoc z mieszkaniem {CANARY}")
         async with UnitOfWork(harbour.db, harbour.cipher) as uow:
             out = await admin.survivor_export(
-                uow, harbour.clock.now(), code, "root", tmp_path / "o"
+                uow, harbour.clock.now(), code, "root", tmp_path / "o", harbour.bundle.catalogue
             )
-        json_file, text_file = sorted((tmp_path / "o").iterdir())
-        assert str(json_file) in out and json_file.stat().st_mode & 0o777 == 0o600
+        (folder,) = (tmp_path / "o").iterdir()
+        assert folder.stat().st_mode & 0o777 == 0o700, "exports sit in a folder of their own"
+        english, json_file, text_file = sorted(folder.iterdir())  # .en.txt, .json, .pl.txt
+        assert text_file.name.endswith(".pl.txt") and english.name.endswith(".en.txt")
+        for written in (json_file, text_file, english):
+            assert str(written) in out and written.stat().st_mode & 0o777 == 0o600
         exported = from_json(json_file.read_text(encoding="utf-8"))
         assert to_json(exported) == json_file.read_text(encoding="utf-8")  # round trip
-        assert to_text(exported) == text_file.read_text(encoding="utf-8")
+        polish = partial(harbour.bundle.catalogue.text, "pl")
+        assert to_text(exported, polish) == text_file.read_text(encoding="utf-8")
+        read = text_file.read_text(encoding="utf-8")
+        assert "Wszystko, co Harbour przechowuje" in read and "tryb dyskretny: tak" in read
+        assert "Everything Harbour holds" in english.read_text(encoding="utf-8")
+        for python_value in ("None", "False", "True", "['", "{'"):
+            assert python_value not in read and python_value not in english.read_text("utf-8")
         assert exported.case_code == code and exported.contacts[0]["address"] == SURVIVOR
         assert any(CANARY in (m["text"] or "") for m in exported.messages)
         assert [c["purpose"] for c in exported.consent] == ["machine_translation"]
         assert exported.profile["safe_word_set"] is False
         assert CANARY in text_file.read_text(encoding="utf-8")
         audited = await events(harbour, "case.exported")
-        assert [(e.actor, e.detail.get("messages")) for e in audited] == [
+        assert [(e.actor, unseal_detail(harbour.cipher, e).get("messages")) for e in audited] == [
             ("cli:root", len(exported.messages))
         ]
-        assert CANARY not in json.dumps([e.detail for e in audited])
+        assert CANARY not in json.dumps([unseal_detail(harbour.cipher, e) for e in audited])
     finally:
         await harbour.close()
 
@@ -93,7 +106,7 @@ async def test_consent_is_recorded_per_purpose_with_who_when_language_and_flow(
         ]
         assert rows[0].at <= rows[1].at <= harbour.clock.now()
         told = await events(harbour, "consent.withdrawn")
-        assert [e.detail["purpose"] for e in told] == ["police"]
+        assert [unseal_detail(harbour.cipher, e)["purpose"] for e in told] == ["police"]
     finally:
         await harbour.close()
 
@@ -168,7 +181,9 @@ async def test_access_matrix_for_the_privacy_commands(
                 staff.active = False
         async with UnitOfWork(harbour.db, harbour.cipher) as uow:
             try:
-                await admin.survivor_export(uow, harbour.clock.now(), code, "who", tmp_path / "o")
+                await admin.survivor_export(
+                    uow, harbour.clock.now(), code, "who", tmp_path / "o", harbour.bundle.catalogue
+                )
                 granted = True
             except admin.AccessRefused:
                 granted = False

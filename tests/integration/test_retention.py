@@ -11,6 +11,7 @@ from bot.ports import ManualClock
 from bot.privacy.retention import Periods, purge
 from bot.settings import Settings
 from bot.store.models import AuditEvent, ErasureTombstone, Survivor
+from bot.store.records import unseal_detail
 from bot.store.uow import UnitOfWork
 from tests.harness import add_advocate, enrol, onboard, say, start
 from tests.security.database_scan import readable_dump
@@ -57,19 +58,20 @@ async def test_purge_removes_everything_past_its_period(settings: Settings) -> N
             assert await uow.people.survivor_by_code(code) is not None  # active case kept
             old_details = (
                 await uow.session.execute(
-                    select(AuditEvent.detail).where(
+                    select(AuditEvent.detail_enc).where(
                         AuditEvent.at < clock.now() - periods.audit_details
                     )
                 )
             ).scalars()
-            assert all(detail == {} for detail in old_details)
+            assert all(detail is None for detail in old_details)
             purged = (
                 await uow.session.execute(
                     select(AuditEvent).where(AuditEvent.action == "retention.purged")
                 )
             ).scalar_one()
-            assert purged.detail == {k: v for k, v in purged.detail.items() if isinstance(v, int)}
-            assert purged.detail["closed_cases"] == 1
+            detail = unseal_detail(harbour.cipher, purged)
+            assert detail == {k: v for k, v in detail.items() if isinstance(v, int)}
+            assert detail["closed_cases"] == 1
             statuses = (await uow.session.execute(select(Survivor.status))).scalars()
             assert "closed" not in set(statuses)
     finally:

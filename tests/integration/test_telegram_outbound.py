@@ -14,6 +14,7 @@ from bot.bootstrap import Harbour
 from bot.messaging.pacing import ChannelPacer, Limits
 from bot.settings import Settings
 from bot.store.models import AuditEvent, OutboxItem
+from bot.store.records import unseal_detail
 from bot.store.uow import UnitOfWork
 from tests.fakes.telegram_api import FakeTelegram
 from tests.integration.telegram_harness import (
@@ -147,7 +148,7 @@ async def test_blocked_bot_marks_the_identity_and_alerts_the_advocate(settings: 
                 assert identity is not None and identity.status == "blocked"
                 signal = AuditEvent.action == "contact_loss.signal"
                 (event,) = (await uow.session.execute(select(AuditEvent).where(signal))).scalars()
-                assert event.detail["reason"] == "blocked"
+                assert unseal_detail(harbour.cipher, event)["reason"] == "blocked"
             (alert,) = texts_to(fake, ADVOCATE_CHAT)
             assert case in alert and str(CHAT) not in alert
             assert fake.calls_to("sendMessage")[-1].status == 200

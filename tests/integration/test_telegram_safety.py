@@ -14,6 +14,7 @@ from bot.ports import OutboundMessage
 from bot.safety.telegram_safety import wipe_survivor_chat
 from bot.settings import Settings
 from bot.store.models import AuditEvent
+from bot.store.records import unseal_detail
 from bot.store.uow import UnitOfWork
 from tests.fakes.telegram_api import FakeTelegram
 from tests.integration.telegram_harness import (
@@ -66,7 +67,10 @@ async def test_media_is_copied_to_the_advocate_with_the_case_code(
         assert not fake.calls_to("getFile")  # never downloaded
         passed_on = harbour.bundle.catalogue.text("en", "advocate.sent")
         assert texts_to(fake, CHAT) == [passed_on, passed_on]
-        assert [e.detail["media"] for e in await audit(harbour, "media.to_staff")] == [
+        assert [
+            unseal_detail(harbour.cipher, e)["media"]
+            for e in await audit(harbour, "media.to_staff")
+        ] == [
             "photo",
             "location",
         ]
@@ -133,7 +137,7 @@ async def test_clear_deletes_both_sides_and_says_what_could_not_be(
         assert report["has_protected_content"] is True
         assert len(fake.history.in_chat(CHAT)) == 2  # the one refused, and the report
         (event,) = await audit(harbour, "telegram.clear")
-        assert event.detail["messages"] == len(deleted)
+        assert unseal_detail(harbour.cipher, event)["messages"] == len(deleted)
 
         await deliver(harbour, fake.updates.text(CHAT, "/clear"))  # all deletable this time
         done = harbour.bundle.catalogue.text("en", "telegram.clear_done")
@@ -165,6 +169,9 @@ async def test_advocate_wipe_deletes_silently_and_reports_to_the_advocate(
         report = texts_to(fake, ADVOCATE_CHAT)[-1]
         assert report == f"Case {case}: their Telegram chat was wiped ({queued} messages deleted)."
         (event,) = await audit(harbour, "telegram.wipe_requested")
-        assert event.actor == "staff:amira" and event.detail["messages"] == queued
+        assert (
+            event.actor == "staff:amira"
+            and unseal_detail(harbour.cipher, event)["messages"] == queued
+        )
     finally:
         await stop_harbour(harbour, channel)
