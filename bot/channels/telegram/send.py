@@ -92,6 +92,8 @@ def keyboard(choices: Sequence[tuple[str, str]]) -> InlineKeyboardMarkup | None:
 
 
 def bounded(text: str, limit: int) -> str:
+    """Captions only carry a case code. Message texts are split into rows of at most MAX_TEXT
+    when queued (bot/store/parts.py), so this cut only ever guards a row queued before that."""
     return text if len(text) <= limit else text[: limit - len(CUT_MARK)] + CUT_MARK
 
 
