@@ -106,6 +106,10 @@ class Engine:
         if run.stopped:
             if intent == "start":
                 self._intent(run, intent)
+            elif intent is None and run.choice is None and run.text:
+                # Nothing is said back, but what they wrote still reaches their advocate:
+                # writing after STOP may be the only sign of trouble.
+                run.effects.append(Relay(run.text))
             return  # STOP is honoured: silence until START (help and urgent still heard)
         if run.offer and node is not None and self._answer_offer(run, node):
             return

@@ -98,8 +98,8 @@ class ConversationService:
                 await self._read_ahead(uow, now, senders)
             sentinel = items[0] if items else None
             for done, (inbox_id, channel, inbound) in enumerate(turns, start=1):
-                if inbound is not None:
-                    await self._handle(uow, now, channel, inbound, inbox_id)
+                if inbound is None or not await self._handle(uow, now, channel, inbound, inbox_id):
+                    await uow.inbox.forget_payloads([inbox_id])  # ignored: keep only its key
                 if done < len(turns) and sentinel not in uow.session:
                     # The session was emptied (an erasure): what it held is written and
                     # nothing loaded before can be trusted. The rest go in a new transaction.
@@ -139,13 +139,17 @@ class ConversationService:
         channel: Channel,
         inbound: InboundMessage,
         inbox_id: int,
-    ) -> None:
+    ) -> bool:
+        """Carry out one message's turn. False: ignored (a group chat that is not a
+        registered staff group gets no reply and no intake)."""
         identity = await uow.people.identity(channel.name, inbound.address)
         if identity is not None and identity.staff_id is not None:
             staff = await uow.people.staff(identity.staff_id)
             if staff is not None:
                 await self.commands.handle(uow, now, identity, staff, inbound)
-            return
+            return True
+        if inbound.meta.get("group"):
+            return False
         if identity is None:
             identity, survivor = await profile.intake(uow, now, channel, inbound, self.staff)
         else:
@@ -167,7 +171,7 @@ class ConversationService:
         if inbound.kind != "text" and await telegram_turns.media_or_clear(
             turn, inbound, text, self.bundle, self.staff, self._say
         ):
-            return
+            return True
         flooding = await self._flooding(uow, survivor.id, now)  # counted before this one
         uow.messages.add(
             survivor_id=survivor.id,
@@ -193,6 +197,7 @@ class ConversationService:
             await uow.conversations.save(turn.survivor.id, state, now)
         if turn.erase_requested:
             await self._erase_now(turn)
+        return True
 
     async def _erase_now(self, turn: Turn) -> None:
         """The survivor confirmed "delete my data": everything goes now, in this transaction.

@@ -118,9 +118,12 @@ class OutboxSender:
     async def _must_wait(self, uow: UnitOfWork, item: OutboxItem, identity: Identity) -> bool:
         """A survivor who said it is not safe to talk gets nothing more until they write again:
         advocate replies and background sends are held. Direct answers and urgent safety
-        information are not."""
+        information are not. An advocate's reply to a survivor who sent STOP is held too,
+        until START (bot/messaging/profile.py releases it)."""
         if identity.survivor_id is None or item.priority >= PRIORITY_URGENT:
             return False
+        if item.kind == "reply" and identity.status == "stopped":
+            return True
         if item.kind != "reply" and item.priority > PRIORITY_BACKGROUND:
             return False
         survivor = await uow.people.survivor(identity.survivor_id)

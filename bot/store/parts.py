@@ -17,8 +17,8 @@ from typing import Any
 
 # What one message carries, per channel. A channel not listed (local) is never split.
 TEXT_LIMITS: Mapping[str, int] = {"telegram": 4096, "sms": 1600}
-# Rows whose "text" is not a message body: media copies, chat clears.
-NOT_TEXT = frozenset({"copy", "clear"})
+# Rows whose "text" is not a message body: media copies and attachments, chat clears.
+NOT_TEXT = frozenset({"copy", "attach", "clear"})
 MARK = "({n}/{total}) "
 
 
@@ -81,8 +81,8 @@ def _boundary(text: str, end: int) -> tuple[int, int]:
 
 
 def split_payload(channel: str, kind: str, payload: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """One payload per part. Buttons or numbered choices go with the last part, where the
-    reader has read everything; every part keeps the rest of the payload (case, survivor)."""
+    """One payload per part. Buttons or numbered choices (and MMS attachments) go with the
+    last part, where the reader has read everything; every part keeps the rest of the payload (case, survivor)."""
     limit = TEXT_LIMITS.get(channel)
     text = payload.get("text")
     if limit is None or kind in NOT_TEXT or not isinstance(text, str) or units(text) <= limit:
@@ -93,5 +93,6 @@ def split_payload(channel: str, kind: str, payload: Mapping[str, Any]) -> list[d
         row = {**payload, "text": part, "part": [n, len(parts)]}
         if n < len(parts):
             row.pop("choices", None)
+            row.pop("media_urls", None)  # an MMS's attachments go once, with the last part
         result.append(row)
     return result

@@ -110,6 +110,17 @@ class Inbox:
                 .execution_options(synchronize_session=False)
             )
 
+    async def forget_payloads(self, inbox_ids: Sequence[int]) -> None:
+        """Keep only the dedupe key (channel, provider id) of messages Harbour ignores: a
+        group chat's talk, a channel post. Nothing of it is Harbour's to keep."""
+        if inbox_ids:
+            await self.session.execute(
+                update(InboxItem)
+                .where(InboxItem.id.in_(inbox_ids))
+                .values(payload_enc=None)
+                .execution_options(synchronize_session=False)
+            )
+
     def payload(self, item: InboxItem) -> dict[str, Any]:
         if item.payload_enc is None:
             return {}
