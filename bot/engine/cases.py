@@ -94,11 +94,15 @@ def emoji_only(text: str) -> bool:
 
 
 def looks_like_message(run: Run) -> bool:
-    """A sentence, not a slip on a menu: three words or more, or emoji alone. Once
-    onboarded, such text typed anywhere reaches the advocate rather than a re-prompt."""
-    if run.choice is None and emoji_only(run.text):
-        return True
+    """A sentence, not a slip on a menu: three words or more. Once onboarded, such text
+    typed anywhere reaches the advocate rather than being answered with a re-prompt.
+    (Emoji alone reach the advocate where a message is asked for: the main menu.)"""
     return _free_text((), Node(""), run) and len(run.normalized.split()) >= 3
+
+
+def worth_passing_on(run: Run) -> bool:
+    """Words or emoji for an advocate, not a bare number or stray letter (after STOP)."""
+    return _free_text((), Node(""), run)
 
 
 def _code(args: tuple[str, ...], node: Node, run: Run) -> bool:

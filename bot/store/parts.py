@@ -82,7 +82,8 @@ def _boundary(text: str, end: int) -> tuple[int, int]:
 
 def split_payload(channel: str, kind: str, payload: Mapping[str, Any]) -> list[dict[str, Any]]:
     """One payload per part. Buttons or numbered choices (and MMS attachments) go with the
-    last part, where the reader has read everything; every part keeps the rest of the payload (case, survivor)."""
+    last part, where the reader has read everything; every part keeps the rest of the
+    payload (case, survivor)."""
     limit = TEXT_LIMITS.get(channel)
     text = payload.get("text")
     if limit is None or kind in NOT_TEXT or not isinstance(text, str) or units(text) <= limit:
