@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 MAX_FOLLOW_UPS = 5  # enrol_ok/enrol_failed round trips in one message; guards against a loop
 ERASURE_REQUESTED = "erasure_requested"  # flows/settings.yaml, after the survivor confirms
+PASSED_ON, UNHEARD = "advocate.sent", "advocate.unheard"
 
 
 class ConversationService:
@@ -144,6 +145,8 @@ class ConversationService:
         registered staff group gets no reply and no intake)."""
         identity = await uow.people.identity(channel.name, inbound.address)
         if identity is not None and identity.staff_id is not None:
+            if identity.status != "active":  # they wrote from it: a failed address works again
+                identity.status = "active"
             staff = await uow.people.staff(identity.staff_id)
             if staff is not None:
                 await self.commands.handle(uow, now, identity, staff, inbound)
@@ -238,7 +241,8 @@ class ConversationService:
                 case Escalate():
                     await self.staff.escalate(turn.uow, turn.now, turn.survivor, effect)
                 case Relay():
-                    await self.staff.relay(turn.uow, turn.now, turn.survivor, effect.text)
+                    heard = await self.staff.relay(turn.uow, turn.now, turn.survivor, effect.text)
+                    turn.unheard |= not heard
                 case SetProfile():
                     profile.set_profile(turn, effect, self.cipher)
                 case Enrol():
@@ -276,6 +280,8 @@ class ConversationService:
     ) -> OutboxItem | None:
         if turn.identity.status != "active" and not say.urgent:
             return None  # stopped: only urgent safety information still goes out
+        if say.key == PASSED_ON and turn.unheard:
+            say = Say(UNHEARD)  # "passed on" only when a reachable person will read it
         language = turn.survivor.language or "en"
         style = getattr(turn.channel, "render_as", turn.channel.name)  # buttons or numbered
         rendered = render(self.bundle, say, language, style)

@@ -56,14 +56,15 @@ async def _media(
         urls=tuple((str(u), str(t)) for u, t in urls) if isinstance(urls, list) else (),
     )
     _history_row(turn, f"[{media.kind}] {caption}".strip())
-    await pass_media_on(turn.uow, turn.now, turn.survivor, media, staff.texts)
+    heard = await pass_media_on(turn.uow, turn.now, turn.survivor, media, staff.texts)
+    turn.unheard |= not heard
     # A caption is words like any others: urgent ones still raise the alarm.
     hit = detect(bundle.urgent_bank, caption[:MAX_INPUT_CHARS], turn.survivor.language)
     if hit is not None:
         escalation = Escalate(f"phrase:{hit.category}")
         await staff.escalate(turn.uow, turn.now, turn.survivor, escalation)
         say(turn, Say("help.now", urgent=True))
-    say(turn, Say("advocate.sent"))  # the reviewed "passed on" text
+    say(turn, Say("advocate.sent"))  # "passed on", or that nobody can read it yet
 
 
 async def _clear(turn: Turn, inbound: InboundMessage, text: str, bundle: Bundle) -> None:

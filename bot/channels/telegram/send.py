@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -110,15 +111,28 @@ class TelegramSender:
         except ValueError:
             return SendResult("failed", error="bad_address", permanent="invalid")
         try:
-            if message.kind == "copy":
-                return await self._copy(chat_id, message)
-            if message.kind == "clear":
-                return await self._clear(chat_id, message.meta)
-            if message.kind == "attach":
-                return await self._attach(chat_id, message)
-            return await self._message(chat_id, message)
+            return await self._send_to(chat_id, message)
+        except ChatMigrated as moved:
+            # A group Telegram turned into a supergroup: follow it, once, and say where it
+            # went so the outbox stores the new id (nothing is sent twice: the old chat
+            # refused this message).
+            new_id = int(moved.new_chat_id)
+            try:
+                result = await self._send_to(new_id, message)
+            except TelegramError as error:
+                result = result_for(error)
+            return replace(result, moved_to=str(new_id))
         except TelegramError as error:
             return result_for(error)
+
+    async def _send_to(self, chat_id: int, message: OutboundMessage) -> SendResult:
+        if message.kind == "copy":
+            return await self._copy(chat_id, message)
+        if message.kind == "clear":
+            return await self._clear(chat_id, message.meta)
+        if message.kind == "attach":
+            return await self._attach(chat_id, message)
+        return await self._message(chat_id, message)
 
     async def _message(self, chat_id: int, message: OutboundMessage) -> SendResult:
         if not message.text.strip():
