@@ -13,16 +13,19 @@ A bad argument prints one line and exits 2. A bad setting names the setting and 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from collections.abc import Sequence
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 from bot.cli.common import EXIT_REFUSED, EXIT_USAGE, OneLineParser
-from bot.flows.files import FlowError
-from bot.logs import setup_logging
-from bot.settings import ConfigError, Settings, load_settings
-from bot.store.database import KeyRefused
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+
+# Everything heavier is imported inside main(), so that Ctrl-C while Harbour is still
+# loading is caught there too, not printed as a traceback from an import.
+INTERRUPTED = 130  # Ctrl-C during any command but `harbour run`, where it is the way out
 
 
 def command_modules() -> list[ModuleType]:
@@ -63,6 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _settings() -> Settings:
+    from bot.logs import setup_logging
+    from bot.settings import load_settings
+
     settings = load_settings()
     secrets = [
         s.get_secret_value()
@@ -80,6 +86,8 @@ def _settings() -> Settings:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    import asyncio
+
     if args.command == "flows":
         from bot.bootstrap import FLOWS_DIR, LOCALES_DIR
         from bot.cli.flows import run_check
@@ -87,6 +95,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         return run_check(FLOWS_DIR, LOCALES_DIR, sys.stdout)
     if args.command == "simulate":
         from bot.cli.simulate import main_simulate
+        from bot.logs import setup_logging
 
         setup_logging("WARNING")
         return main_simulate(args.database)
@@ -111,6 +120,20 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        # Ctrl-C ends local mode (and a foreground `harbour run`) cleanly at any moment,
+        # even while it is still starting: that is an exit 0, not an error.
+        words = list(sys.argv[1:] if argv is None else argv)
+        return 0 if words[:1] == ["run"] else INTERRUPTED
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    from bot.flows.files import FlowError
+    from bot.settings import ConfigError
+    from bot.store.database import KeyRefused
+
     args = build_parser().parse_args(argv)
     try:
         return _dispatch(args)
@@ -123,8 +146,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyRefused as exc:
         print(f"harbour: {exc}", file=sys.stderr)
         return EXIT_REFUSED
-    except KeyboardInterrupt:
-        return 130
 
 
 if __name__ == "__main__":
