@@ -99,8 +99,12 @@ class ConversationService:
                 await self._read_ahead(uow, now, senders)
             sentinel = items[0] if items else None
             for done, (inbox_id, channel, inbound) in enumerate(turns, start=1):
-                if inbound is None or not await self._handle(uow, now, channel, inbound, inbox_id):
-                    await uow.inbox.forget_payloads([inbox_id])  # ignored: keep only its key
+                # A group chat's message is ignored: only its dedupe key is kept. (Something
+                # else unparsed stays until retention: /wipe may need its message id.)
+                if inbound is not None and not await self._handle(
+                    uow, now, channel, inbound, inbox_id
+                ):
+                    await uow.inbox.forget_payloads([inbox_id])
                 if done < len(turns) and sentinel not in uow.session:
                     # The session was emptied (an erasure): what it held is written and
                     # nothing loaded before can be trusted. The rest go in a new transaction.
@@ -143,6 +147,8 @@ class ConversationService:
     ) -> bool:
         """Carry out one message's turn. False: ignored (a group chat that is not a
         registered staff group gets no reply and no intake)."""
+        if inbound.meta.get("ignore"):
+            return False  # a group's service message: nothing for anyone
         identity = await uow.people.identity(channel.name, inbound.address)
         if identity is not None and identity.staff_id is not None:
             if identity.status != "active":  # they wrote from it: a failed address works again

@@ -62,7 +62,10 @@ def parse_update(payload: Mapping[str, Any]) -> InboundMessage | None:
     for key, edited in (("message", False), ("edited_message", True)):
         message = payload.get(key)
         if isinstance(message, Mapping):
-            return _message(message, edited)
+            parsed = _message(message, edited)
+            if parsed is None and is_group(message.get("chat")):
+                return _nothing_in_group(message.get("chat"))
+            return parsed
     return None  # channel posts, member updates, polls...: nothing to answer (or keep)
 
 
@@ -108,6 +111,17 @@ def _message(message: Mapping[str, Any], edited: bool) -> InboundMessage | None:
             meta=meta,
         )
     return InboundMessage(channel=CHANNEL, address=address, text=text, meta=meta)
+
+
+def _nothing_in_group(chat: object) -> InboundMessage | None:
+    """A group's service message (someone joined, a pin) or a bot's post: nothing to answer,
+    and marked so that only its dedupe key is kept."""
+    address = chat_address(chat.get("id")) if isinstance(chat, Mapping) else None
+    if address is None:
+        return None
+    return InboundMessage(
+        channel=CHANNEL, address=address, text="", meta={"group": True, "ignore": True}
+    )
 
 
 def _command_text(text: str) -> str:
