@@ -207,6 +207,7 @@ async def build(
     bundle = bundle or load_bundle(FLOWS_DIR, LOCALES_DIR)
     texts = StaffTexts.load(LOCALES_DIR / "staff")
     db, cipher = await open_store(settings)
+    db.channels = frozenset(channels)  # staff are reached only where this process sends
     escalations = Escalations(
         texts, office_hours(settings), timedelta(minutes=settings.escalation_timeout_minutes)
     )

@@ -45,6 +45,7 @@ class SendResult:
     retry_after: float | None = None
     error: str | None = None
     permanent: Literal["blocked", "opted_out", "invalid"] | None = None
+    moved_to: str | None = None  # the provider moved the address (a migrated Telegram group)
 
 
 class Channel(Protocol):

@@ -6,6 +6,7 @@ Lines are read as bytes and decoded leniently, so invalid UTF-8 cannot stop the 
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import threading
 import uuid
@@ -17,18 +18,38 @@ from bot.ports import OutboundMessage
 from bot.store.uow import UnitOfWork
 
 YOU = "you"
+READ_SIZE = 65536
 
 
 def read_lines_in_background() -> asyncio.Queue[bytes]:
-    """Read stdin on a daemon thread, so Ctrl-C never waits for a blocked read."""
+    """Read stdin on a daemon thread, so Ctrl-C never waits for a blocked read.
+
+    The thread reads the file descriptor itself (os.read), never sys.stdin's buffered
+    reader: a daemon thread blocked inside that reader holds its lock, and Python aborts at
+    exit when it cannot take it (exit 134, "_enter_buffered_busy", on Ctrl-C at the prompt)."""
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[bytes] = asyncio.Queue()
+    fd = sys.stdin.fileno()
 
     def pump() -> None:
+        pending = b""
         while True:
-            raw = sys.stdin.buffer.readline()
-            loop.call_soon_threadsafe(queue.put_nowait, raw)
-            if not raw:
+            try:
+                chunk = os.read(fd, READ_SIZE)
+            except OSError:
+                chunk = b""  # stdin closed or gone: the same as end of input
+            if not chunk:
+                lines, pending = [pending] if pending else [], b""
+            else:
+                pending += chunk
+                *lines, pending = pending.split(b"\n")
+                lines = [line + b"\n" for line in lines]
+            try:
+                for line in lines + ([] if chunk else [b""]):
+                    loop.call_soon_threadsafe(queue.put_nowait, line)
+            except RuntimeError:  # the loop is closed: Harbour is shutting down
+                return
+            if not chunk:
                 return
 
     threading.Thread(target=pump, name="stdin", daemon=True).start()

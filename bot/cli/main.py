@@ -20,15 +20,16 @@ import os
 import sys
 from collections.abc import Sequence
 from types import ModuleType
+from typing import TYPE_CHECKING
 
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
-
-from bot.cli import translations
 from bot.cli.common import EXIT_FAILED, EXIT_KEY, EXIT_USAGE, OneLineParser
-from bot.flows.files import FlowError
-from bot.logs import setup_logging
-from bot.settings import ConfigError, Settings, load_settings
-from bot.store.database import KeyRefused
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+
+# Everything heavier is imported inside the functions, so that Ctrl-C while Harbour is still
+# loading is caught in main() too, not printed as a traceback from an import.
+INTERRUPTED = 130  # Ctrl-C during any command but `harbour run`, where it is the way out
 
 
 def command_modules() -> list[ModuleType]:
@@ -64,6 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
         dest="flows_command", required=True, parser_class=OneLineParser
     )
     flow_commands.add_parser("check", help="check flows and catalogues, print a summary")
+    from bot.cli import translations
+
     translations.add_parsers(commands)
     for module in command_modules():
         module.add_parsers(commands)
@@ -71,6 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _settings() -> Settings:
+    from bot.logs import setup_logging
+    from bot.settings import load_settings
+
     settings = load_settings()
     secrets = [
         s.get_secret_value()
@@ -88,6 +94,9 @@ def _settings() -> Settings:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    from bot.cli import translations
+    from bot.logs import setup_logging
+
     if args.command == "flows":
         from bot.bootstrap import FLOWS_DIR, LOCALES_DIR
         from bot.cli.flows import run_check
@@ -126,6 +135,22 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        # Ctrl-C ends local mode (and a foreground `harbour run`) cleanly at any moment,
+        # even while it is still starting: that is an exit 0, not an error.
+        words = list(sys.argv[1:] if argv is None else argv)
+        return 0 if words[:1] == ["run"] else INTERRUPTED
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.flows.files import FlowError
+    from bot.settings import ConfigError
+    from bot.store.database import KeyRefused
+
     args = build_parser().parse_args(argv)
     try:
         return _dispatch(args)
@@ -138,8 +163,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyRefused as exc:
         print(f"harbour: {exc}", file=sys.stderr)
         return EXIT_KEY
-    except KeyboardInterrupt:
-        return 130
     except BrokenPipeError:  # the reader went away (`| head`): nothing more to say
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no noise at exit
         return EXIT_FAILED
@@ -152,6 +175,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def describe_failure(exc: BaseException) -> str:
     """One line about an unexpected failure, without content, numbers or secrets."""
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
     if isinstance(exc, OperationalError | InterfaceError | ConnectionError | TimeoutError):
         cause = type(getattr(exc, "orig", None) or exc).__name__
         return f"cannot reach the database (HARBOUR_DATABASE_URL): {cause}"

@@ -99,6 +99,8 @@ def parse_line(line: str) -> dict[str, Any] | str:
         data = json.loads(stripped)
     except json.JSONDecodeError:
         return {"from": "demo", "text": line.rstrip("\r\n")}
+    except (ValueError, RecursionError):  # an integer too long to convert, deep nesting
+        return "not a usable JSON object"
     if not isinstance(data, dict):
         return "each line must be a JSON object"
     if "advance" in data or "at" in data:

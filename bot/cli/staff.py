@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from datetime import datetime
 from typing import Any
 
@@ -65,4 +66,23 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
             return await admin.staff_away(uow, now, args.handle, args.until, args.cover)
         return await admin.staff_list(uow, now)
 
-    return await in_transaction(settings, work, attempted=f"staff {command}")
+    code = await in_transaction(settings, work, attempted=f"staff {command}")
+    if code == 0 and command == "add":
+        for line in channel_warnings(settings, args.telegram, args.phone):
+            print(f"harbour: warning: {line}", file=sys.stderr)
+    return code
+
+
+def channel_warnings(settings: Settings, telegram: str | None, phone: str | None) -> list[str]:
+    """Said at once: an address on a channel this deployment does not send on would never
+    be used (staff are reached only on enabled channels), so nothing waits on it unseen."""
+    given = [("Telegram", telegram, settings.telegram_enabled, "HARBOUR_TELEGRAM_TOKEN")]
+    given.append(("SMS", phone, settings.sms_enabled, "HARBOUR_TWILIO_* settings"))
+    warnings = [
+        f"{name} is not enabled here ({needs} not set): that address is kept but not used"
+        for name, address, enabled, needs in given
+        if address is not None and not enabled
+    ]
+    if not settings.local_mode and not any(enabled for _n, a, enabled, _s in given if a):
+        warnings.append("no address on an enabled channel: alerts for them go to cover or duty")
+    return warnings

@@ -5,6 +5,7 @@ Each takes the case's arguments, the node and the Run (which holds the event bei
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -74,15 +75,34 @@ def _has_text(args: tuple[str, ...], node: Node, run: Run) -> bool:
 
 
 def _free_text(args: tuple[str, ...], node: Node, run: Run) -> bool:
-    """Something worth passing to an advocate: not a bare number or a stray letter."""
+    """Something worth passing to an advocate: not a bare number or a stray letter. Emoji
+    alone are a message too (a crying face says a lot), though matching never sees them."""
     typed = run.normalized
+    if run.choice is None and emoji_only(run.text):
+        return True
     return run.choice is None and len(typed) >= 2 and not typed.replace(" ", "").isdigit()
+
+
+def emoji_only(text: str) -> bool:
+    """Pictographs and symbols (😢, ❤️, 🙏🏽) with no letters or digits among them."""
+    if not text.strip():
+        return False
+    return all(
+        unicodedata.category(char)[0] in "SZC" or unicodedata.category(char) == "Mn"
+        for char in text
+    ) and any(unicodedata.category(char) == "So" for char in text)
 
 
 def looks_like_message(run: Run) -> bool:
     """A sentence, not a slip on a menu: three words or more. Once onboarded, such text
-    typed anywhere reaches the advocate rather than being answered with a re-prompt."""
+    typed anywhere reaches the advocate rather than being answered with a re-prompt.
+    (Emoji alone reach the advocate where a message is asked for: the main menu.)"""
     return _free_text((), Node(""), run) and len(run.normalized.split()) >= 3
+
+
+def worth_passing_on(run: Run) -> bool:
+    """Words or emoji for an advocate, not a bare number or stray letter (after STOP)."""
+    return _free_text((), Node(""), run)
 
 
 def _code(args: tuple[str, ...], node: Node, run: Run) -> bool:

@@ -21,7 +21,7 @@ from typing import Any
 from bot.engine.actions.enrol import JOIN_WORDS_KEY, extract_code
 from bot.engine.actions.say import say_effect
 from bot.engine.bundle import Bundle
-from bot.engine.cases import CASE_TYPES, looks_like_message
+from bot.engine.cases import CASE_TYPES, looks_like_message, worth_passing_on
 from bot.engine.definitions import OTHER, Destination, Node
 from bot.engine.effects import ChannelState, Choice, Effect, Escalate, Relay, Say, SetProfile
 from bot.engine.events import Context, Event, SystemEvent
@@ -106,6 +106,10 @@ class Engine:
         if run.stopped:
             if intent == "start":
                 self._intent(run, intent)
+            elif intent is None and worth_passing_on(run):
+                # Nothing is said back, but what they wrote still reaches their advocate:
+                # writing after STOP may be the only sign of trouble.
+                run.effects.append(Relay(run.text))
             return  # STOP is honoured: silence until START (help and urgent still heard)
         if run.offer and node is not None and self._answer_offer(run, node):
             return

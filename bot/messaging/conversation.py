@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 MAX_FOLLOW_UPS = 5  # enrol_ok/enrol_failed round trips in one message; guards against a loop
 ERASURE_REQUESTED = "erasure_requested"  # flows/settings.yaml, after the survivor confirms
+PASSED_ON, UNHEARD = "advocate.sent", "advocate.unheard"
 
 
 class ConversationService:
@@ -98,8 +99,12 @@ class ConversationService:
                 await self._read_ahead(uow, now, senders)
             sentinel = items[0] if items else None
             for done, (inbox_id, channel, inbound) in enumerate(turns, start=1):
-                if inbound is not None:
-                    await self._handle(uow, now, channel, inbound, inbox_id)
+                # A group chat's message is ignored: only its dedupe key is kept. (Something
+                # else unparsed stays until retention: /wipe may need its message id.)
+                if inbound is not None and not await self._handle(
+                    uow, now, channel, inbound, inbox_id
+                ):
+                    await uow.inbox.forget_payloads([inbox_id])
                 if done < len(turns) and sentinel not in uow.session:
                     # The session was emptied (an erasure): what it held is written and
                     # nothing loaded before can be trusted. The rest go in a new transaction.
@@ -139,13 +144,21 @@ class ConversationService:
         channel: Channel,
         inbound: InboundMessage,
         inbox_id: int,
-    ) -> None:
+    ) -> bool:
+        """Carry out one message's turn. False: ignored (a group chat that is not a
+        registered staff group gets no reply and no intake)."""
+        if inbound.meta.get("ignore"):
+            return False  # a group's service message: nothing for anyone
         identity = await uow.people.identity(channel.name, inbound.address)
         if identity is not None and identity.staff_id is not None:
+            if identity.status != "active":  # they wrote from it: a failed address works again
+                identity.status = "active"
             staff = await uow.people.staff(identity.staff_id)
             if staff is not None:
                 await self.commands.handle(uow, now, identity, staff, inbound)
-            return
+            return True
+        if inbound.meta.get("group"):
+            return False
         if identity is None:
             identity, survivor = await profile.intake(uow, now, channel, inbound, self.staff)
         else:
@@ -167,7 +180,7 @@ class ConversationService:
         if inbound.kind != "text" and await telegram_turns.media_or_clear(
             turn, inbound, text, self.bundle, self.staff, self._say
         ):
-            return
+            return True
         flooding = await self._flooding(uow, survivor.id, now)  # counted before this one
         uow.messages.add(
             survivor_id=survivor.id,
@@ -193,6 +206,7 @@ class ConversationService:
             await uow.conversations.save(turn.survivor.id, state, now)
         if turn.erase_requested:
             await self._erase_now(turn)
+        return True
 
     async def _erase_now(self, turn: Turn) -> None:
         """The survivor confirmed "delete my data": everything goes now, in this transaction.
@@ -233,7 +247,8 @@ class ConversationService:
                 case Escalate():
                     await self.staff.escalate(turn.uow, turn.now, turn.survivor, effect)
                 case Relay():
-                    await self.staff.relay(turn.uow, turn.now, turn.survivor, effect.text)
+                    heard = await self.staff.relay(turn.uow, turn.now, turn.survivor, effect.text)
+                    turn.unheard |= not heard
                 case SetProfile():
                     profile.set_profile(turn, effect, self.cipher)
                 case Enrol():
@@ -271,6 +286,8 @@ class ConversationService:
     ) -> OutboxItem | None:
         if turn.identity.status != "active" and not say.urgent:
             return None  # stopped: only urgent safety information still goes out
+        if say.key == PASSED_ON and turn.unheard:
+            say = Say(UNHEARD)  # "passed on" only when a reachable person will read it
         language = turn.survivor.language or "en"
         style = getattr(turn.channel, "render_as", turn.channel.name)  # buttons or numbered
         rendered = render(self.bundle, say, language, style)

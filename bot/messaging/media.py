@@ -1,4 +1,4 @@
-"""A photo, voice note, document or location from a survivor on Telegram: pass it on.
+"""A photo, voice note, document or location from a survivor (Telegram, or MMS): pass it on.
 
 Harbour never downloads or keeps the media. For each person who should hear about the
 survivor (the same routing as any message), one outbox row:
@@ -8,6 +8,7 @@ survivor (the same routing as any message), one outbox row:
   just before it;
 - an advocate on another channel gets a text notice saying what was sent, with any caption,
   and that it can only be seen in the Telegram chat.
+An MMS is kept by Twilio: its URLs are passed on (`_mms_rows`), never its content.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class Media:
     chat_id: int
     message_id: int
     caption: str  # the survivor's own caption, cleaned; "" when none
+    urls: tuple[tuple[str, str], ...] = ()  # an MMS: (Twilio media URL, content type)
 
 
 async def pass_media_on(
@@ -47,7 +49,10 @@ async def pass_media_on(
             continue
         what = _kind_words(texts, media.kind, staff.language)
         rows: list[tuple[str, dict[str, object]]] = []
-        if identity.channel == CHANNEL:
+        if media.urls:
+            case, channel = survivor.case_code, identity.channel
+            rows = _mms_rows(texts, media, case, staff.language, what, channel)
+        elif identity.channel == CHANNEL:
             header = texts.text("staff.media", staff.language, case=survivor.case_code, what=what)
             copy: dict[str, object] = {
                 "text": header,
@@ -87,6 +92,25 @@ async def pass_media_on(
         alerted=[s.handle for s in notified],
     )
     return notified
+
+
+def _mms_rows(
+    texts: StaffTexts, media: Media, case: str, language: str, what: str, channel: str
+) -> list[tuple[str, dict[str, object]]]:
+    """An MMS: a notice with the survivor's text first (so the advocate knows even if an
+    attachment cannot be fetched), then each picture or file by its Twilio URL: attached
+    on Telegram, forwarded as an MMS by SMS. Other channels get the notice alone."""
+    header = texts.text("staff.media", language, case=case, what=what)
+    notice: dict[str, object] = {"text": f"{header}\n{media.caption}".strip()}
+    if channel == "sms":
+        return [("relay", {**notice, "media_urls": [url for url, _type in media.urls]})]
+    rows: list[tuple[str, dict[str, object]]] = [("relay", notice)]
+    if channel == CHANNEL:
+        rows += [
+            ("attach", {"text": header, "url": url, "content_type": content_type})
+            for url, content_type in media.urls
+        ]
+    return rows
 
 
 def _kind_words(texts: StaffTexts, kind: str, language: str) -> str:

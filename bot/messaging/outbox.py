@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.messaging import staff_addresses
 from bot.messaging.pacing import ChannelPacer
 from bot.messaging.staff_notices import StaffNotices
 from bot.ports import Channel, Clock, OutboundMessage, SendResult
@@ -118,9 +119,12 @@ class OutboxSender:
     async def _must_wait(self, uow: UnitOfWork, item: OutboxItem, identity: Identity) -> bool:
         """A survivor who said it is not safe to talk gets nothing more until they write again:
         advocate replies and background sends are held. Direct answers and urgent safety
-        information are not."""
+        information are not. An advocate's reply to a survivor who sent STOP is held too,
+        until START (bot/messaging/profile.py releases it)."""
         if identity.survivor_id is None or item.priority >= PRIORITY_URGENT:
             return False
+        if item.kind == "reply" and identity.status == "stopped":
+            return True
         if item.kind != "reply" and item.priority > PRIORITY_BACKGROUND:
             return False
         survivor = await uow.people.survivor(identity.survivor_id)
@@ -150,6 +154,8 @@ class OutboxSender:
             item.attempts += 1
             item.claimed_until = None
             item.last_error = result.error
+            if result.moved_to:  # a migrated Telegram group: store where it went
+                await staff_addresses.address_moved(uow, now, item.identity_id, result.moved_to)
             if result.status == "sent":
                 item.status, item.provider_id, item.sent_at = "sent", result.provider_id, now
                 return
@@ -171,8 +177,19 @@ class OutboxSender:
         result: SendResult,
     ) -> None:
         identity = await uow.session.get(Identity, identity_id)
+        if identity is not None and identity.staff_id is not None:
+            failed = {
+                "kind": row.message.kind,
+                "priority": row.priority,
+                "survivor_id": survivor_id,
+                "payload": {"text": row.message.text, "choices": list(row.message.choices)}
+                | {k: v for k, v in row.message.meta.items() if k != "urgent"},
+            }
+            texts = self.notices.texts
+            await staff_addresses.staff_address_failed(uow, now, identity, failed, result, texts)
+            return
         if identity is None or identity.survivor_id is None:
-            return  # a staff address failed: the escalation chain re-alerts others
+            return
         already_told = identity.status in ("stopped", "blocked", "opted_out")
         if result.permanent is not None and identity.status != "stopped":
             identity.status = result.permanent  # STOP stays STOP: START must re-open it

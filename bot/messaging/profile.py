@@ -101,6 +101,8 @@ async def change_channel_state(turn: Turn, status: str, staff: StaffNotices) -> 
         identity.status = "active"
         if survivor.status == "paused":
             survivor.status = "active"
+        # Replies their advocate wrote while they were stopped (held) go out now.
+        await turn.uow.outbox.release_held(survivor.id, turn.now)
     turn.uow.audit.record(
         "survivor",
         f"channel.{status}",

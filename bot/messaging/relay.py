@@ -24,6 +24,7 @@ from bot.staff.texts import StaffTexts
 from bot.store.crypto import Cipher
 from bot.store.database import Database
 from bot.store.models import OutboxItem
+from bot.store.parts import split_payload
 from bot.store.queues import OUTBOX_PAYLOAD
 from bot.store.uow import UnitOfWork
 from bot.translation.language_detection import LanguageDetector
@@ -80,19 +81,35 @@ class RelayPreparer:
             except Exception as exc:  # never lose the message: send the original
                 log.warning("relay %d: preparing failed (%s)", item_id, type(exc).__name__)
                 payload = {**payload, "translation": None}
-        blob = self.cipher.encrypt_text(json.dumps(payload), OUTBOX_PAYLOAD)
         async with UnitOfWork(self.db, self.cipher) as uow:
+            now = self.clock.now()
+            row = await uow.session.get(OutboxItem, item_id)
+            if row is None:
+                return False
+            # A text too long for one message goes as several rows, never cut (parts.py).
+            first, *more = split_payload(row.channel, row.kind, payload)
+            blob = self.cipher.encrypt_text(json.dumps(first), OUTBOX_PAYLOAD)
             stmt = (
                 update(OutboxItem)
                 .where(OutboxItem.id == item_id, OutboxItem.status == PREPARING)
-                .values(status="pending", payload_enc=blob, next_attempt_at=self.clock.now())
+                .values(status="pending", payload_enc=blob, next_attempt_at=now)
+                .execution_options(synchronize_session=False)
             )
             released = (await uow.session.execute(stmt)).rowcount == 1  # type: ignore[attr-defined]
+            for part in more if released else []:
+                uow.outbox.add(
+                    channel=row.channel,
+                    identity_id=row.identity_id,
+                    payload=part,
+                    now=now,
+                    kind=row.kind,
+                    priority=row.priority,
+                    survivor_id=row.survivor_id,
+                    status="pending",
+                )
             category = payload.get("urgent_in_translation")
             if released and category and self.second_opinion is not None:
-                row = await uow.session.get(OutboxItem, item_id)
-                if row is not None and row.survivor_id is not None:
-                    now = self.clock.now()
+                if row.survivor_id is not None:
                     await self.second_opinion.raise_if_new(uow, now, row.survivor_id, category)
         if released:
             self.released.set()

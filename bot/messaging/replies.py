@@ -1,7 +1,8 @@
 """Staff answering a survivor: `#CODE text`, or a Telegram reply to a relayed message.
 
 The answer goes through the outbox as a "preparing" row; bot/messaging/relay.py translates it
-(when the survivor allows machine translation) before it is sent.
+(when the survivor allows machine translation) before it is sent. To a survivor who sent STOP
+it is held (the outbox never sends it) until they send START, and the advocate is told so.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from bot.privacy.consent import translation_allowed
 from bot.staff.caseload import survivor_identity
 from bot.staff.commands import REPLY_TO_CASE, REPLY_TO_MESSAGE, StaffCommands, StaffRequest
 from bot.staff.routing import PRIORITY_REPLY
-from bot.store.models import OutboxItem, Survivor
+from bot.store.models import Identity, OutboxItem, Survivor
 
 
 def register(commands: StaffCommands) -> None:
@@ -42,6 +43,10 @@ async def answer(commands: StaffCommands, request: StaffRequest, code: str, text
     if survivor is None:
         return
     target = await survivor_identity(request.uow, survivor)
+    held = False
+    if target is None:  # STOP on every channel: the reply waits for START, never lost
+        target = await _stopped_identity(request, survivor)
+        held = target is not None
     if target is None:
         request.say("staff.unreachable", case=survivor.case_code)
         return
@@ -73,7 +78,21 @@ async def answer(commands: StaffCommands, request: StaffRequest, code: str, text
     request.uow.audit.record(
         request.actor, "relay.to_survivor", request.now, survivor_id=survivor.id
     )
-    request.say("staff.reply_queued", case=survivor.case_code)
+    if held:
+        request.say("staff.reply_held", case=survivor.case_code, channel=target.channel)
+    else:
+        request.say("staff.reply_queued", case=survivor.case_code)
+
+
+async def _stopped_identity(request: StaffRequest, survivor: Survivor) -> Identity | None:
+    """The channel the survivor stopped most recently: the outbox holds a reply queued on it
+    (status "held") until they send START there."""
+    stopped = [
+        i
+        for i in await request.uow.people.identities_of_survivor(survivor.id)
+        if i.status == "stopped"
+    ]
+    return max(stopped, key=lambda i: i.id) if stopped else None
 
 
 async def _replied_case(request: StaffRequest, provider_id: str) -> Survivor | None:

@@ -28,9 +28,10 @@ class StaffNotices:
         """Reach a person first; everything else can wait (see bot/safety/escalation.py)."""
         await self.escalations.raise_(uow, now, survivor, escalation.reason, escalation.silent)
 
-    async def relay(self, uow: UnitOfWork, now: datetime, survivor: Survivor, text: str) -> None:
+    async def relay(self, uow: UnitOfWork, now: datetime, survivor: Survivor, text: str) -> bool:
         """Queue the survivor's words for their advocate. The row waits as 'preparing' until
-        bot.messaging.relay has detected the language and translated it (or given up)."""
+        bot.messaging.relay has detected the language and translated it (or given up).
+        False: nobody on the staff side can be reached, so nobody will read it yet."""
 
         def build(staff: Staff) -> str:  # what is sent if preparation never improves on it
             return self.texts.text(
@@ -52,7 +53,7 @@ class StaffNotices:
                 "translate": translate,
             }
 
-        await notify_staff(
+        notified = await notify_staff(
             uow,
             survivor,
             now,
@@ -63,6 +64,7 @@ class StaffNotices:
             status="preparing",
         )
         uow.audit.record("system", "relay.to_staff", now, survivor_id=survivor.id)
+        return bool(notified)
 
     async def new_contact(
         self, uow: UnitOfWork, now: datetime, survivor: Survivor, channel: str

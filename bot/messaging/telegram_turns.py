@@ -1,5 +1,5 @@
-"""Telegram only: media is passed on to the advocate, and /clear wipes the phone's copy of
-the chat. Neither reaches the engine."""
+"""Media (Telegram's, and MMS pictures and files) is passed on to the advocate, and on
+Telegram /clear wipes the phone's copy of the chat. Neither reaches the engine."""
 
 from __future__ import annotations
 
@@ -24,7 +24,10 @@ async def media_or_clear(
     staff: StaffNotices,
     say: Callable[[Turn, Say], object],
 ) -> bool:
-    """Telegram media and /clear never reach the engine. False: not one of those."""
+    """Telegram media, MMS media and /clear never reach the engine. False: not one of those."""
+    if inbound.kind == "media" and inbound.meta.get("media_urls"):  # an MMS
+        await _media(turn, inbound, text, bundle, staff, say)
+        return True
     if turn.channel.name != "telegram":
         return False
     if inbound.kind == "media":
@@ -44,21 +47,24 @@ async def _media(
     staff: StaffNotices,
     say: Callable[[Turn, Say], object],
 ) -> None:
+    urls = inbound.meta.get("media_urls")
     media = Media(
         kind=str(inbound.meta.get("media", "media")),
-        chat_id=int(inbound.meta["chat_id"]),
-        message_id=int(inbound.meta["message_id"]),
+        chat_id=int(inbound.meta.get("chat_id", 0)),
+        message_id=int(inbound.meta.get("message_id", 0)),
         caption=caption,
+        urls=tuple((str(u), str(t)) for u, t in urls) if isinstance(urls, list) else (),
     )
     _history_row(turn, f"[{media.kind}] {caption}".strip())
-    await pass_media_on(turn.uow, turn.now, turn.survivor, media, staff.texts)
+    heard = await pass_media_on(turn.uow, turn.now, turn.survivor, media, staff.texts)
+    turn.unheard |= not heard
     # A caption is words like any others: urgent ones still raise the alarm.
     hit = detect(bundle.urgent_bank, caption[:MAX_INPUT_CHARS], turn.survivor.language)
     if hit is not None:
         escalation = Escalate(f"phrase:{hit.category}")
         await staff.escalate(turn.uow, turn.now, turn.survivor, escalation)
         say(turn, Say("help.now", urgent=True))
-    say(turn, Say("advocate.sent"))  # the reviewed "passed on" text
+    say(turn, Say("advocate.sent"))  # "passed on", or that nobody can read it yet
 
 
 async def _clear(turn: Turn, inbound: InboundMessage, text: str, bundle: Bundle) -> None:

@@ -31,3 +31,4 @@ class Turn:
     survivor: Survivor
     inbox_id: int
     erase_requested: bool = False  # "delete my data", confirmed: done when the turn ends
+    unheard: bool = False  # a relay reached nobody: "passed on" would not be true

@@ -31,26 +31,43 @@ def is_available(staff: Staff, now: datetime) -> bool:
 
 
 async def responsible_staff(uow: UnitOfWork, survivor: Survivor, now: datetime) -> list[Staff]:
-    """The people who should hear about this survivor right now (never empty if anyone exists)."""
+    """The people who should hear about this survivor right now and can be reached: an
+    advocate whose only address failed (blocked bot, deleted account) is passed over for
+    their cover or the duty team. Empty only when nobody at all can be reached."""
     if survivor.advocate_id is not None:
         advocate = await uow.people.staff(survivor.advocate_id)
-        if advocate is not None and is_available(advocate, now):
+        if advocate is not None and await _reachable(uow, advocate, now):
             return [advocate]
         if advocate is not None and advocate.active and advocate.cover_id is not None:
             cover = await uow.people.staff(advocate.cover_id)
-            if cover is not None and is_available(cover, now):
+            if cover is not None and await _reachable(uow, cover, now):
                 return [cover]
     for role in ("duty", "admin"):
-        team = [s for s in await uow.people.active_staff(role) if is_available(s, now)]
+        team = [s for s in await uow.people.active_staff(role) if await _reachable(uow, s, now)]
         if team:
             return team
     return []
 
 
+async def _reachable(uow: UnitOfWork, staff: Staff, now: datetime) -> bool:
+    return is_available(staff, now) and await staff_identity(uow, staff) is not None
+
+
 async def staff_identity(uow: UnitOfWork, staff: Staff) -> Identity | None:
-    identities = [i for i in await uow.people.identities_of_staff(staff.id) if i.status == "active"]
-    identities.sort(key=lambda i: STAFF_CHANNEL_ORDER.index(i.channel))
+    """Where to reach a staff member: their preferred working address on a channel this
+    process sends on (an address that failed for good is no longer "active")."""
+    enabled = uow.channels
+    identities = [
+        i
+        for i in await uow.people.identities_of_staff(staff.id)
+        if i.status == "active" and (enabled is None or i.channel in enabled)
+    ]
+    identities.sort(key=lambda i: _preference(i.channel))
     return identities[0] if identities else None
+
+
+def _preference(channel: str) -> int:
+    return STAFF_CHANNEL_ORDER.index(channel) if channel in STAFF_CHANNEL_ORDER else 99
 
 
 async def notify_staff(

@@ -48,6 +48,9 @@ class Database:
     sessions: async_sessionmaker[AsyncSession]
     # SQLite has one writer at a time (see _take_write_turns).
     write_turn: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
+    # The channels this process can send on (set by bootstrap); None: not known (a CLI run).
+    # Staff are reached only on these: a row for a channel nobody sends on would wait forever.
+    channels: frozenset[str] | None = None
 
     @property
     def is_sqlite(self) -> bool:

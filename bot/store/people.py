@@ -96,6 +96,16 @@ class People:
         await self.session.flush()
         return identity
 
+    async def move_identity(self, identity: Identity, address: str) -> bool:
+        """The provider moved this address (a Telegram group became a supergroup). False
+        when the new address already belongs to another identity (left as it is)."""
+        taken = await self.identity(identity.channel, address)
+        if taken is not None and taken.id != identity.id:
+            return False
+        identity.address_hash = self.address_hash(identity.channel, address)
+        identity.address_enc = self.cipher.encrypt_text(address, ADDRESS)
+        return True
+
     async def identities_of_staff(self, staff_id: int) -> list[Identity]:
         stmt = select(Identity).where(Identity.staff_id == staff_id).order_by(Identity.id)
         return list((await self.session.execute(stmt)).scalars())

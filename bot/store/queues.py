@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.store import pending
 from bot.store.crypto import Cipher
 from bot.store.models import InboxItem, OutboxItem
+from bot.store.parts import split_payload
 
 INBOX_PAYLOAD = "inbox.payload"
 OUTBOX_PAYLOAD = "outbox.payload"
@@ -109,6 +110,17 @@ class Inbox:
                 .execution_options(synchronize_session=False)
             )
 
+    async def forget_payloads(self, inbox_ids: Sequence[int]) -> None:
+        """Keep only the dedupe key (channel, provider id) of messages Harbour ignores: a
+        group chat's talk, a channel post. Nothing of it is Harbour's to keep."""
+        if inbox_ids:
+            await self.session.execute(
+                update(InboxItem)
+                .where(InboxItem.id.in_(inbox_ids))
+                .values(payload_enc=None)
+                .execution_options(synchronize_session=False)
+            )
+
     def payload(self, item: InboxItem) -> dict[str, Any]:
         if item.payload_enc is None:
             return {}
@@ -152,9 +164,16 @@ class Outbox:
         survivor_id: int | None = None,
         status: str = "pending",  # "preparing": a relay waiting for its translation
     ) -> OutboxItem:
-        """Queue a send; the row is returned (its id comes at the session's next flush)."""
-        row = self._row(channel, identity_id, payload, now, kind, priority, survivor_id, status)
-        return self._add_row(row)
+        """Queue a send; the row is returned (its id comes at the session's next flush).
+        A text too long for the channel is queued as several rows (parts.py): the first is
+        returned, the others follow it."""
+        payloads = [payload] if status != "pending" else split_payload(channel, kind, payload)
+        rows = [
+            self._row(channel, identity_id, part, now, kind, priority, survivor_id, status)
+            for part in payloads
+        ]
+        added = [self._add_row(row) for row in rows]
+        return added[0]
 
     def queue(
         self,
@@ -170,13 +189,14 @@ class Outbox:
         """`add` for a caller that does not need the row: it is written with the other rows
         of this transaction in one statement (pending.py). The sender goes by priority, then
         by id, so rows must get their ids in the order they were queued: after a row `add`ed
-        and not yet written, this one is added the same way."""
-        row = self._row(channel, identity_id, payload, now, kind, priority, survivor_id, "pending")
-        self._added = [item for item in self._added if item.id is None]  # id: written
-        if self._added:
-            self._add_row(row)
-        else:
-            pending.queue(self.session, OUTBOX, row)
+        and not yet written, this one is added the same way. A long text is split (parts.py)."""
+        for part in split_payload(channel, kind, payload):
+            row = self._row(channel, identity_id, part, now, kind, priority, survivor_id, "pending")
+            self._added = [item for item in self._added if item.id is None]  # id: written
+            if self._added:
+                self._add_row(row)
+            else:
+                pending.queue(self.session, OUTBOX, row)
 
     def _add_row(self, row: dict[str, Any]) -> OutboxItem:
         item = OutboxItem(**row)

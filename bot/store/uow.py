@@ -35,6 +35,11 @@ class UnitOfWork:
     def cipher(self) -> Cipher:
         return self._cipher
 
+    @property
+    def channels(self) -> frozenset[str] | None:
+        """The channels this process sends on (None: not known, as in a CLI run)."""
+        return self._db.channels
+
     async def __aenter__(self) -> UnitOfWork:
         self.session = self._db.sessions()
         await self.session.begin()

@@ -90,6 +90,8 @@ class FakeTelegram(LoopbackServer):
         self.faults = FaultScript()
         self.calls: list[ApiCall] = []
         self.blocked_chats: set[int | str] = set()
+        self.deactivated_chats: set[int | str] = set()
+        self.migrated_chats: dict[int | str, int] = {}
         self.webhook: WebhookSettings | None = None
         self.too_many_requests_sent = 0
         self._queue: list[JSON] = []
@@ -158,6 +160,15 @@ class FakeTelegram(LoopbackServer):
         """The user blocked the bot: sends to this chat answer 403 until `unblock`."""
         self.blocked_chats.add(chat_key(chat_id))
 
+    def deactivate(self, chat_id: int | str) -> None:
+        """The user deleted their account: sends answer 403 "user is deactivated"."""
+        self.deactivated_chats.add(chat_key(chat_id))
+
+    def migrate(self, chat_id: int, new_chat_id: int) -> None:
+        """The group became a supergroup: sends to the old id answer 400 with
+        migrate_to_chat_id, as Telegram does."""
+        self.migrated_chats[chat_key(chat_id)] = new_chat_id
+
     def unblock(self, chat_id: int | str) -> None:
         self.blocked_chats.discard(chat_key(chat_id))
 
@@ -213,7 +224,9 @@ class FakeTelegram(LoopbackServer):
             call.status = error.code
             if error.code == HTTPStatus.TOO_MANY_REQUESTS:
                 self.too_many_requests_sent += 1
-            return error_response(error.code, error.description, error.retry_after)
+            return error_response(
+                error.code, error.description, error.retry_after, error.migrate_to
+            )
         return web.json_response({"ok": True, "result": call.result})
 
     async def _run(self, method: str, params: JSON, handler: Handler, call: ApiCall) -> None:
@@ -236,6 +249,14 @@ class FakeTelegram(LoopbackServer):
     def _guard_chat(self, method: str, chat: int | str) -> None:
         if chat in self.blocked_chats:
             raise BotApiError(403, BLOCKED_DESCRIPTION)
+        if chat in self.deactivated_chats:
+            raise BotApiError(403, "Forbidden: user is deactivated")
+        if chat in self.migrated_chats:
+            raise BotApiError(
+                400,
+                "Bad Request: group chat was upgraded to a supergroup chat",
+                migrate_to=self.migrated_chats[chat],
+            )
         if method in MESSAGE_CREATING:
             retry_after = self.limiter.admit(chat)
             if retry_after is not None:

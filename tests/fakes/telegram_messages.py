@@ -27,11 +27,18 @@ Handler = Callable[[JSON], Any]
 
 
 class BotApiError(Exception):
-    def __init__(self, code: int, description: str, retry_after: int | None = None) -> None:
+    def __init__(
+        self,
+        code: int,
+        description: str,
+        retry_after: int | None = None,
+        migrate_to: int | None = None,
+    ) -> None:
         super().__init__(description)
         self.code = code
         self.description = description
         self.retry_after = retry_after
+        self.migrate_to = migrate_to  # a group upgraded to a supergroup
 
 
 def chat_key(value: Any) -> int | str:

@@ -76,8 +76,12 @@ def _decode(key: str, value: str) -> Any:
         return value
 
 
-def error_response(code: int, description: str, retry_after: int | None = None) -> web.Response:
+def error_response(
+    code: int, description: str, retry_after: int | None = None, migrate_to: int | None = None
+) -> web.Response:
     body: JSON = {"ok": False, "error_code": code, "description": description}
     if retry_after is not None:
         body["parameters"] = {"retry_after": retry_after}
+    if migrate_to is not None:
+        body["parameters"] = {"migrate_to_chat_id": migrate_to}
     return web.json_response(body, status=code)

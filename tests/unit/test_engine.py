@@ -62,7 +62,9 @@ def test_urgent_phrase_is_heard_even_after_stop(bundle: Bundle) -> None:
     stopped = {**MENU, "stopped": True}
     out = send(engine, stopped, "he is here", language="en", enrolled=True)
     assert Escalate("phrase:danger") in out.effects
-    assert send(engine, stopped, "hello", language="en").effects == []
+    # Nothing is said back after STOP, but what they write still reaches their advocate.
+    assert send(engine, stopped, "hello", language="en").effects == [Relay("hello")]
+    assert send(engine, stopped, "menu", language="en").effects == []
 
 
 def test_duress_word_is_silent_and_leaves_no_trace(bundle: Bundle) -> None:

@@ -40,6 +40,28 @@ DEFAULT_TIMEOUT = 10.0
 # Twilio's own opt-in words: after one of them the carrier lets our messages through again.
 # ("YES" is one of them too, but here it also answers questions: it is left to the engine.)
 CARRIER_OPT_IN = frozenset({"start", "unstop"})
+# Twilio's newer opt-out words, which the carrier honours like STOP. The engine knows STOP in
+# every language; these two it is told about here, as plain STOP.
+CARRIER_OPT_OUT = frozenset({"revoke", "optout"})
+MAX_MMS_MEDIA = 10
+MAX_URL = 2048
+
+
+def mms_media(payload: Mapping[str, Any]) -> list[list[str]]:
+    """[url, content type] of each picture, clip or file of an MMS (Twilio keeps it; its
+    URL is what the advocate is sent). Only https URLs; at most Twilio's ten."""
+    found = []
+    for n in range(MAX_MMS_MEDIA):
+        url, content_type = payload.get(f"MediaUrl{n}"), payload.get(f"MediaContentType{n}")
+        if isinstance(url, str) and url.startswith("https://") and len(url) <= MAX_URL:
+            found.append([url, content_type if isinstance(content_type, str) else ""])
+    return found
+
+
+def media_kind(content_type: str) -> str:
+    """The word staff texts use for it (staff.media_kind.*)."""
+    major = content_type.split("/", 1)[0].lower()
+    return {"image": "photo", "video": "video", "audio": "audio"}.get(major, "document")
 
 
 class SmsChannel:
@@ -95,27 +117,41 @@ class SmsChannel:
             return None
         text = body if isinstance(body, str) else ""
         media = str(payload.get("NumMedia", "0")).strip() not in ("", "0")
-        opt_in = str(payload.get("OptOutType", "")).upper() == "START" or (
-            text.strip().lower() in CARRIER_OPT_IN
-        )
+        # OptOutType: Twilio's Advanced Opt-Out recognised a keyword (perhaps a custom or
+        # translated one) and has already opted the number out or in with the carrier.
+        opt_type = str(payload.get("OptOutType", "")).strip().upper()
+        keyword = text.strip().lower()
+        opt_in = opt_type == "START" or keyword in CARRIER_OPT_IN
+        if opt_type == "STOP" or keyword in CARRIER_OPT_OUT:
+            text = "STOP"
+        elif opt_type == "START":
+            text = "START"
+        meta: dict[str, Any] = {"resubscribed": True} if opt_in else {}
+        attached = mms_media(payload) if media else []
+        if attached:  # an MMS: passed on to the advocate as Telegram media is, text as caption
+            meta |= {"media": media_kind(attached[0][1]), "media_urls": attached}
         return InboundMessage(
             channel=self.name,
             address=sender,
             text=text,
-            kind="media" if media and not text.strip() else "text",
-            meta={"resubscribed": True} if opt_in else {},
+            kind="media" if attached or (media and not text.strip()) else "text",
+            meta=meta,
         )
 
     async def send(self, message: OutboundMessage) -> SendResult:
+        urls = message.meta.get("media_urls")
+        media = [str(url) for url in urls] if isinstance(urls, list) else []
         if self._stopped:  # the last sends of a shutdown: a client of their own, closed after
             client = self._make_client()
             try:
-                return await self.outbound.send(client.messages, message.address, message.text)
+                return await self.outbound.send(
+                    client.messages, message.address, message.text, media
+                )
             finally:
                 await client.http_client.close()
         if self._client is None:  # made on first use: it needs the running event loop
             self._client = self._make_client()
-        return await self.outbound.send(self._client.messages, message.address, message.text)
+        return await self.outbound.send(self._client.messages, message.address, message.text, media)
 
     def _make_client(self) -> Client:
         return make_client(

@@ -21,7 +21,7 @@ import hmac
 import logging
 import os
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -76,7 +76,10 @@ class TwilioSender:
     def unsettled(self) -> int:
         return len(self._unsettled)
 
-    async def send(self, api: MessagesApi, to: str, body: str) -> SendResult:
+    async def send(
+        self, api: MessagesApi, to: str, body: str, media: Sequence[str] = ()
+    ) -> SendResult:
+        """One SMS (an MMS when `media` has URLs for Twilio to attach)."""
         if not body.strip():
             return SendResult(status="failed", error="empty")
         if len(body) > MAX_BODY:
@@ -89,7 +92,7 @@ class TwilioSender:
         started = self.clock.now()
         try:
             async with asyncio.timeout(self.timeout + 1.0):  # the HTTP deadline, plus a margin
-                created = await api.create_async(**self._params(to, body))
+                created = await api.create_async(**self._params(to, body, media))
         except TwilioRestException as exc:
             return self._refused(exc)
         except (TimeoutError, aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError):
@@ -102,8 +105,10 @@ class TwilioSender:
             return SendResult(status="retry", error=f"connection:{type(exc).__name__}")
         return self._sent(digest, str(created.sid))
 
-    def _params(self, to: str, body: str) -> dict[str, Any]:
+    def _params(self, to: str, body: str, media: Sequence[str] = ()) -> dict[str, Any]:
         params: dict[str, Any] = {"to": to, "from_": self.sender, "body": body}
+        if media:
+            params["media_url"] = list(media)
         if self.status_callback:
             params["status_callback"] = self.status_callback
         return params

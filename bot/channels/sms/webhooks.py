@@ -31,7 +31,7 @@ STATUS_PATH = "/twilio/status"
 SIGNATURE_HEADER = "X-Twilio-Signature"
 FORM_TYPE = "application/x-www-form-urlencoded"
 MAX_FIELDS = 100
-MAX_BODY_CHARS = 1600  # Twilio's limit for one (concatenated) message; at or over is refused
+MAX_BODY_CHARS = 1600  # Twilio's limit for one (concatenated) message; over it is refused
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 
 
@@ -114,8 +114,8 @@ def sms_fields(form: dict[str, str]) -> tuple[str, str]:
         raise BadRequest("From is not an E.164 phone number")
     if "Body" not in form:
         raise BadRequest("missing Body")
-    if len(form["Body"]) >= MAX_BODY_CHARS:
-        raise BadRequest(f"Body must be shorter than {MAX_BODY_CHARS} characters")
+    if len(form["Body"]) > MAX_BODY_CHARS:
+        raise BadRequest(f"Body must be at most {MAX_BODY_CHARS} characters")
     return sid, normalised
 
 

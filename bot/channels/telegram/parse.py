@@ -9,7 +9,9 @@ than an exception that would leave the inbox row failing forever.
 - a button press (callback_query): the button's value as `choice`; its id in meta, so the
   receiver can answer it;
 - a photo, voice note, document, location and so on: kind "media", with the chat and
-  message ids in meta so the media can be copied to the advocate. Nothing is downloaded.
+  message ids in meta so the media can be copied to the advocate. Nothing is downloaded;
+- anything in a group, supergroup or channel: meta "group" (ignored unless a staff group);
+  channel posts are not even parsed.
 """
 
 from __future__ import annotations
@@ -35,6 +37,14 @@ MEDIA_FIELDS = (
     "contact",
 )
 MAX_ID_DIGITS = 20
+# Chats with more than one person in them. Harbour talks to survivors one to one only: a
+# message in one of these is ignored unless the chat is a registered staff group (meta
+# "group" lets the conversation service decide, since only it knows the staff groups).
+GROUP_CHATS = frozenset({"group", "supergroup", "channel"})
+
+
+def is_group(chat: object) -> bool:
+    return isinstance(chat, Mapping) and chat.get("type") in GROUP_CHATS
 
 
 def chat_address(chat_id: object) -> str | None:
@@ -52,8 +62,11 @@ def parse_update(payload: Mapping[str, Any]) -> InboundMessage | None:
     for key, edited in (("message", False), ("edited_message", True)):
         message = payload.get(key)
         if isinstance(message, Mapping):
-            return _message(message, edited)
-    return None  # channel posts, member updates, polls...: nothing to answer
+            parsed = _message(message, edited)
+            if parsed is None and is_group(message.get("chat")):
+                return _nothing_in_group(message.get("chat"))
+            return parsed
+    return None  # channel posts, member updates, polls...: nothing to answer (or keep)
 
 
 def _message(message: Mapping[str, Any], edited: bool) -> InboundMessage | None:
@@ -66,6 +79,8 @@ def _message(message: Mapping[str, Any], edited: bool) -> InboundMessage | None:
     if isinstance(sender, Mapping) and sender.get("is_bot") is True:
         return None  # never answer a bot (including our own messages echoed in groups)
     meta: dict[str, Any] = {"message_id": message_id, "chat_id": int(address)}
+    if is_group(chat):
+        meta["group"] = True
     if edited:
         meta["edited"] = True
     replied = message.get("reply_to_message")
@@ -98,6 +113,17 @@ def _message(message: Mapping[str, Any], edited: bool) -> InboundMessage | None:
     return InboundMessage(channel=CHANNEL, address=address, text=text, meta=meta)
 
 
+def _nothing_in_group(chat: object) -> InboundMessage | None:
+    """A group's service message (someone joined, a pin) or a bot's post: nothing to answer,
+    and marked so that only its dedupe key is kept."""
+    address = chat_address(chat.get("id")) if isinstance(chat, Mapping) else None
+    if address is None:
+        return None
+    return InboundMessage(
+        channel=CHANNEL, address=address, text="", meta={"group": True, "ignore": True}
+    )
+
+
 def _command_text(text: str) -> str:
     """ "/start@harbour_bot ABC234" -> "/start ABC234"; the command name lower-cased."""
     head, _, rest = text.partition(" ")
@@ -125,6 +151,8 @@ def _callback(query: Mapping[str, Any]) -> InboundMessage | None:
     if address is None or not isinstance(query_id, str) or not isinstance(data, str):
         return None
     meta: dict[str, Any] = {"callback_query_id": query_id, "chat_id": int(address)}
+    if is_group(chat):
+        meta["group"] = True
     return InboundMessage(channel=CHANNEL, address=address, text="", choice=data, meta=meta)
 
 

@@ -33,15 +33,31 @@ WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
 ALLOWED_UPDATES = ("message", "edited_message", "callback_query")
 MAX_BACKOFF = 30.0
+# A real update nests about six levels deep. Anything far deeper is hostile: refused before
+# it can exhaust the parser's or the encoder's recursion (a 500) further down.
+MAX_DEPTH = 64
 
 OnStored = Callable[[Mapping[str, Any]], None]
+
+
+def too_deep(value: object, limit: int = MAX_DEPTH) -> bool:
+    """Whether parsed JSON nests deeper than `limit` (iteratively: no recursion to exhaust)."""
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > limit:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 def update_id_of(update: object) -> int | None:
     if not isinstance(update, dict):
         return None
     update_id = update.get("update_id")
-    if isinstance(update_id, bool) or not isinstance(update_id, int) or update_id < 0:
+    if isinstance(update_id, bool) or not isinstance(update_id, int) or not 0 <= update_id < 2**63:
         return None
     return update_id
 
@@ -62,9 +78,13 @@ class WebhookEndpoint:
         if not hmac.compare_digest(given, self._secret):
             return JSONResponse({"error": "forbidden"}, status_code=403)
         try:
-            update = json.loads(await request.body())
-        except (ValueError, UnicodeDecodeError):
+            # RecursionError: thousands of nested brackets; ValueError also covers an integer
+            # of more digits than Python converts.
+            update = json.loads(await request.body(), parse_constant=_no_constant)
+        except (ValueError, UnicodeDecodeError, RecursionError):
             return JSONResponse({"error": "malformed JSON"}, status_code=400)
+        if too_deep(update):
+            return JSONResponse({"error": "JSON nested too deeply"}, status_code=400)
         update_id = update_id_of(update)
         if update_id is None:
             return JSONResponse({"error": "not a Telegram update"}, status_code=400)
@@ -76,6 +96,11 @@ class WebhookEndpoint:
         if stored:
             self._on_stored(update)
         return JSONResponse({"ok": True})
+
+
+def _no_constant(name: str) -> object:
+    """NaN and Infinity are not JSON: refused, not stored to trouble a later encoder."""
+    raise ValueError(f"{name} is not JSON")
 
 
 class Poller:

@@ -5,6 +5,8 @@ Three kinds of row reach Telegram:
   keyboard and protect_content when the text is sensitive;
 - "copy": copyMessage of a survivor's photo, voice note, document... into the advocate's
   chat, with the case code as its caption. Harbour never downloads the media;
+- "attach": a survivor's MMS picture or file, sent by its Twilio URL (sendPhoto, sendVideo,
+  sendAudio or sendDocument), the case code as its caption;
 - "clear": delete the listed messages one by one (Telegram's deleteMessages cannot say which
   ones failed), then say honestly how many could not be deleted.
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -92,6 +95,8 @@ def keyboard(choices: Sequence[tuple[str, str]]) -> InlineKeyboardMarkup | None:
 
 
 def bounded(text: str, limit: int) -> str:
+    """Captions only carry a case code. Message texts are split into rows of at most MAX_TEXT
+    when queued (bot/store/parts.py), so this cut only ever guards a row queued before that."""
     return text if len(text) <= limit else text[: limit - len(CUT_MARK)] + CUT_MARK
 
 
@@ -106,13 +111,28 @@ class TelegramSender:
         except ValueError:
             return SendResult("failed", error="bad_address", permanent="invalid")
         try:
-            if message.kind == "copy":
-                return await self._copy(chat_id, message)
-            if message.kind == "clear":
-                return await self._clear(chat_id, message.meta)
-            return await self._message(chat_id, message)
+            return await self._send_to(chat_id, message)
+        except ChatMigrated as moved:
+            # A group Telegram turned into a supergroup: follow it, once, and say where it
+            # went so the outbox stores the new id (nothing is sent twice: the old chat
+            # refused this message).
+            new_id = int(moved.new_chat_id)
+            try:
+                result = await self._send_to(new_id, message)
+            except TelegramError as error:
+                result = result_for(error)
+            return replace(result, moved_to=str(new_id))
         except TelegramError as error:
             return result_for(error)
+
+    async def _send_to(self, chat_id: int, message: OutboundMessage) -> SendResult:
+        if message.kind == "copy":
+            return await self._copy(chat_id, message)
+        if message.kind == "clear":
+            return await self._clear(chat_id, message.meta)
+        if message.kind == "attach":
+            return await self._attach(chat_id, message)
+        return await self._message(chat_id, message)
 
     async def _message(self, chat_id: int, message: OutboundMessage) -> SendResult:
         if not message.text.strip():
@@ -141,6 +161,28 @@ class TelegramSender:
             reply_parameters=_reply_to(meta.get("reply_to")),
         )
         return SendResult("sent", provider_id=str(copied.message_id))
+
+    async def _attach(self, chat_id: int, message: OutboundMessage) -> SendResult:
+        """A survivor's MMS picture, clip or file, by the URL Twilio keeps it at: Telegram
+        fetches it, Harbour never holds it."""
+        url, content_type = message.meta.get("url"), str(message.meta.get("content_type", ""))
+        if not isinstance(url, str) or not url.startswith("https://"):
+            return SendResult("failed", error="bad_attach_request")
+        caption = bounded(message.text, MAX_CAPTION) if message.text else None
+        await self.guard.wait(chat_id)
+        major = content_type.split("/", 1)[0].lower()
+        protect = message.sensitive or None
+        if major == "image" and not content_type.lower().endswith("gif"):
+            sent = await self.bot.send_photo(chat_id, url, caption=caption, protect_content=protect)
+        elif major == "video":
+            sent = await self.bot.send_video(chat_id, url, caption=caption, protect_content=protect)
+        elif major == "audio":
+            sent = await self.bot.send_audio(chat_id, url, caption=caption, protect_content=protect)
+        else:
+            sent = await self.bot.send_document(
+                chat_id, url, caption=caption, protect_content=protect
+            )
+        return SendResult("sent", provider_id=str(sent.message_id))
 
     async def _clear(self, chat_id: int, meta: Mapping[str, Any]) -> SendResult:
         """Delete one by one. "Not found" means already gone (deleted by the survivor, or by
