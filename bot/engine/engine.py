@@ -18,12 +18,21 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from bot.engine.actions.enrol import JOIN_WORDS_KEY, extract_code
+from bot.engine.actions.enrol import JOIN_WORDS_KEY, after_join_word, extract_code
 from bot.engine.actions.say import say_effect
 from bot.engine.bundle import Bundle
 from bot.engine.cases import CASE_TYPES, looks_like_message
 from bot.engine.definitions import OTHER, Destination, Node
-from bot.engine.effects import ChannelState, Choice, Effect, Escalate, Relay, Say, SetProfile
+from bot.engine.effects import (
+    ChannelState,
+    Choice,
+    Effect,
+    Enrol,
+    Escalate,
+    Relay,
+    Say,
+    SetProfile,
+)
 from bot.engine.events import Context, Event, SystemEvent
 from bot.engine.intents import detect_intent
 from bot.engine.languages import SUPPORTED_LANGUAGES
@@ -43,6 +52,8 @@ log = logging.getLogger(__name__)  # never logs message text: only what went wro
 
 MAX_STEPS = 64  # node entries per event; flows check rejects cycles that never wait
 MISSES_BEFORE_OFFER = 2
+# What a code sent after onboarding (not at the code step) gets back.
+LATE_JOIN_REPLIES = {"enrol_ok": "onboarding.welcome", "enrol_failed": "onboarding.code_wrong"}
 
 
 @dataclass(frozen=True)
@@ -78,6 +89,8 @@ class Engine:
             if case.type == "event" and case.arguments[0] == name:
                 self._follow(run, node, node.router.categories[case.category])
                 return
+        if run.onboarded and name in LATE_JOIN_REPLIES:  # a code sent from the menu
+            run.effects.append(Say(LATE_JOIN_REPLIES[name]))
 
     def _system_entry(self, run: Run, entry: Destination) -> None:
         """A reminder or check-in: go there now, remembering where the survivor was."""
@@ -110,6 +123,8 @@ class Engine:
         if run.offer and node is not None and self._answer_offer(run, node):
             return
         run.offer = False
+        if intent is None and self._late_join(run):
+            return
         if intent is not None:
             self._intent(run, intent)
         elif node is None:
@@ -191,6 +206,18 @@ class Engine:
         catalogue = self.bundle.catalogue
         if any(words[0] in catalogue.words(lang, JOIN_WORDS_KEY) for lang in catalogue.languages()):
             run.pending_code = extract_code(run)
+
+    def _late_join(self, run: Run) -> bool:
+        """Someone who went on without a code sends one later ("JOIN ABC234"), anywhere."""
+        if not run.onboarded or run.enrolled or run.ctx.enrolled or run.choice is not None:
+            return False
+        if not after_join_word(run):
+            return False
+        code = extract_code(run)
+        if code is None:
+            return False
+        run.effects.append(Enrol(code))
+        return True
 
     # -- routing ------------------------------------------------------------------------
     def _route(self, run: Run, node: Node, resumed: bool) -> None:

@@ -112,6 +112,8 @@ async def hand_over(
     """Give the case to `new` and send the survivor a warm introduction in their language."""
     old = survivor.advocate_id
     survivor.advocate_id = new.id
+    if survivor.status == "intake":
+        survivor.status = "active"  # someone who went on without a code is now linked
     uow.audit.record(
         actor, "case.handover", now, survivor_id=survivor.id, to=new.handle, from_staff=old
     )
