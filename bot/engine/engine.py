@@ -21,7 +21,7 @@ from typing import Any
 from bot.engine.actions.enrol import JOIN_WORDS_KEY, after_join_word, extract_code
 from bot.engine.actions.say import say_effect
 from bot.engine.bundle import Bundle
-from bot.engine.cases import CASE_TYPES, looks_like_message
+from bot.engine.cases import CASE_TYPES, looks_like_message, matched_choice
 from bot.engine.definitions import OTHER, Destination, Node
 from bot.engine.effects import (
     ChannelState,
@@ -34,7 +34,7 @@ from bot.engine.effects import (
     SetProfile,
 )
 from bot.engine.events import Context, Event, SystemEvent
-from bot.engine.intents import detect_intent
+from bot.engine.intents import MAYBE_STOP, detect_intent
 from bot.engine.languages import SUPPORTED_LANGUAGES
 from bot.engine.matching import matches_any
 from bot.engine.normalize import normalize
@@ -53,6 +53,7 @@ log = logging.getLogger(__name__)  # never logs message text: only what went wro
 MAX_STEPS = 64  # node entries per event; flows check rejects cycles that never wait
 MISSES_BEFORE_OFFER = 2
 # What a code sent after onboarding (not at the code step) gets back.
+STOP_QUESTION = ("global", "stop_ask")  # "Stop all messages?" (registry INTENT_NODES)
 LATE_JOIN_REPLIES = {"enrol_ok": "onboarding.welcome", "enrol_failed": "onboarding.code_wrong"}
 
 
@@ -123,6 +124,8 @@ class Engine:
         if run.offer and node is not None and self._answer_offer(run, node):
             return
         run.offer = False
+        if intent == MAYBE_STOP:
+            intent = self._maybe_stop(run, node)
         if intent is None and self._late_join(run):
             return
         if intent is not None:
@@ -163,6 +166,10 @@ class Engine:
     # -- global intents -----------------------------------------------------------------
     def _intent(self, run: Run, intent: str) -> None:
         if intent in INTENT_NODES and not (intent == "start" and not run.stopped):
+            if intent == "start" and run.onboarded:
+                # Back after STOP: the main menu, not a page that may be days old.
+                run.stack.clear()
+                run.position = None
             if run.position is not None:
                 run.push(run.position)
             self._goto(run, Destination.parse(INTENT_NODES[intent], ""))
@@ -206,6 +213,15 @@ class Engine:
         catalogue = self.bundle.catalogue
         if any(words[0] in catalogue.words(lang, JOIN_WORDS_KEY) for lang in catalogue.languages()):
             run.pending_code = extract_code(run)
+
+    def _maybe_stop(self, run: Run, node: Node | None) -> str | None:
+        """ "cancel", "off", "إلغاء": the answer to the question asked, if it is one;
+        asked a second time, STOP; otherwise ask once whether to stop all messages."""
+        if run.position == STOP_QUESTION:
+            return "stop"
+        if node is not None and matched_choice(node, run) is not None:
+            return None
+        return MAYBE_STOP
 
     def _late_join(self, run: Run) -> bool:
         """Someone who went on without a code sends one later ("JOIN ABC234"), anywhere."""

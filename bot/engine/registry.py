@@ -29,9 +29,12 @@ INTENT_NODES: dict[str, str] = {
     "help": "global.help",
     "person": "global.person",
     "stop": "global.stop",
+    "stop_maybe": "global.stop_ask",
     "start": "global.start",
     "pause": "global.pause",
     "language": "language.choose",
+    "settings": "settings.main",
+    "delete": "settings.delete",
 }
 HOME_NODE = "menu.main"
 
@@ -52,6 +55,7 @@ ENGINE_KEYS = (
     "global.welcome_back",
     "duress.reply",
     "help.now",
+    "match.stop_maybe",
 )
 
 __all__ = [

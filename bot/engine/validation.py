@@ -27,6 +27,7 @@ from bot.engine.registry import (
 )
 from bot.engine.render import placeholders, render
 from bot.engine.sms import segments
+from bot.engine.survivor_checks import bidi_problems, stop_words_in_answers
 
 MAX_MENU_SEGMENTS = 3
 _PHONE_NUMBER = re.compile(r"\d[\d ]{1,12}\d|\d{2,}")
@@ -54,6 +55,11 @@ def validate_bundle(bundle: Bundle) -> list[Problem]:
     problems += _placeholders(bundle)
     problems += _discretion(bundle)
     problems += _collisions(bundle)
+    problems += [Problem(f, line, msg, "stop") for f, line, msg in stop_words_in_answers(bundle)]
+    problems += [
+        Problem(bundle.catalogue.files.get(b.language, b.language), b.line, b.message, "bidi")
+        for b in bidi_problems(bundle)
+    ]
     problems += [p for p, _ in _menu_lengths(bundle) if p is not None]
     return problems
 

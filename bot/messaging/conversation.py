@@ -9,6 +9,7 @@ tried again: nothing is lost and nothing is half done.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 
 MAX_FOLLOW_UPS = 5  # enrol_ok/enrol_failed round trips in one message; guards against a loop
 ERASURE_REQUESTED = "erasure_requested"  # flows/settings.yaml, after the survivor confirms
+SETTINGS_PREFIX = "settings."  # texts that may show the current value of a setting
 
 
 class ConversationService:
@@ -273,6 +275,9 @@ class ConversationService:
             return None  # stopped: only urgent safety information still goes out
         language = turn.survivor.language or "en"
         style = getattr(turn.channel, "render_as", turn.channel.name)  # buttons or numbered
+        if say.key.startswith(SETTINGS_PREFIX):  # "Discreet mode is {discreet}."
+            now = profile.current_settings(turn.survivor, self.bundle.catalogue, language)
+            say = dataclasses.replace(say, params={**now, **say.params})
         rendered = render(self.bundle, say, language, style)
         payload = {
             "text": rendered.text,

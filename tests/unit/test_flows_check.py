@@ -49,7 +49,15 @@ entry: help
 nodes:
 """ + "".join(
     f"  {name}:\n    actions:\n      - {{type: say, key: hello}}\n    exit: wait:return\n"
-    for name in ("help", "person", "stop", "start", "pause")
+    for name in ("help", "person", "stop", "stop_ask", "start", "pause")
+)
+SETTINGS = """\
+flow: settings
+entry: main
+nodes:
+""" + "".join(
+    f"  {name}:\n    actions:\n      - {{type: say, key: hello}}\n    exit: wait:menu.main\n"
+    for name in ("main", "delete")
 )
 LANGUAGE = """\
 flow: language
@@ -94,6 +102,7 @@ def dirs(tmp_path: Path) -> tuple[Path, Path]:
     flows.mkdir()
     for name, text in {
         "onboarding": ONBOARDING, "menu": MENU, "global": GLOBAL, "language": LANGUAGE,
+        "settings": SETTINGS,
     }.items():  # fmt: skip
         (flows / f"{name}.yaml").write_text(text)
     write_catalogues(tmp_path / "locales")
