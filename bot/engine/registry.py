@@ -57,6 +57,13 @@ ENGINE_KEYS = (
     "help.now",
     "match.stop_maybe",
 )
+# Catalogue keys the services say directly (never named in a flow file); flows check
+# requires them in every language like any other.
+SERVICE_KEYS = (
+    "flood.notice",
+    "relay.untranslated",
+    "handover.intro",
+)
 
 __all__ = [
     "ACTION_TYPES",
@@ -66,6 +73,7 @@ __all__ = [
     "INTENT_NODES",
     "ONBOARDING_FLOW",
     "ROUTER_TYPES",
+    "SERVICE_KEYS",
     "SYSTEM_ENTRIES",
     "ActionType",
     "CaseType",

@@ -23,6 +23,7 @@ from bot.engine.registry import (
     HOME_NODE,
     INTENT_NODES,
     ONBOARDING_FLOW,
+    SERVICE_KEYS,
     SYSTEM_ENTRIES,
 )
 from bot.engine.render import placeholders, render
@@ -169,7 +170,8 @@ def _loops(bundle: Bundle) -> list[Problem]:
 def used_keys(bundle: Bundle) -> dict[str, tuple[str, int]]:
     """Every catalogue key the flows and the engine use, with where it is first used."""
     keys: dict[str, tuple[str, int]] = {}
-    for key in (*ENGINE_KEYS, JOIN_WORDS_KEY, *(f"match.{i}" for i in GLOBAL_INTENTS)):
+    engine_keys = (*ENGINE_KEYS, *SERVICE_KEYS, JOIN_WORDS_KEY)
+    for key in (*engine_keys, *(f"match.{i}" for i in GLOBAL_INTENTS)):
         keys.setdefault(key, ("engine", 0))
     for flow in bundle.flows.values():
         for node in flow.nodes.values():

@@ -171,6 +171,10 @@ class ConversationService:
         ):
             return
         flooding = await self._flooding(uow, survivor.id, now)  # counted before this one
+        event: Event = UserInput(text=text, choice=inbound.choice)
+        state: dict[str, Any] | None = await uow.conversations.load(survivor.id)
+        outcome = self.engine.handle(state, event, self._context(turn))
+        navigation = flood.is_navigation(outcome.effects, inbound.choice is not None)
         uow.messages.add(
             survivor_id=survivor.id,
             direction="in",
@@ -178,15 +182,15 @@ class ConversationService:
             body=text,
             now=now,
             inbox_id=inbox_id,
+            navigation=navigation,
         )
-        event: Event = UserInput(text=text, choice=inbound.choice)
-        state: dict[str, Any] | None = await uow.conversations.load(survivor.id)
-        for _ in range(MAX_FOLLOW_UPS):
-            outcome = self.engine.handle(state, event, self._context(turn))
+        for step in range(MAX_FOLLOW_UPS):
+            if step:
+                outcome = self.engine.handle(state, event, self._context(turn))
             state = outcome.state
-            effects, held = flood.hold_back(outcome.effects, flooding)
-            if held:  # kept in the history; the advocate is told once per window
-                await flood.tell_staff_once(uow, now, turn.survivor, self.staff.texts)
+            effects, held = flood.hold_back(outcome.effects, flooding and not navigation)
+            if held and await flood.tell_once(uow, now, turn.survivor, self.staff.texts):
+                self._say(turn, Say(flood.NOTICE))  # once a window: never silence
             follow_up = await self._apply(turn, effects)
             if follow_up is None:
                 break

@@ -13,7 +13,7 @@ from babel.messages.pofile import write_po
 from bot.cli.flows import run_check
 from bot.engine import SUPPORTED_LANGUAGES
 from bot.engine.intents import GLOBAL_INTENTS
-from bot.engine.registry import ENGINE_KEYS
+from bot.engine.registry import ENGINE_KEYS, SERVICE_KEYS
 from bot.flows.files import FlowError, load_bundle
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -78,7 +78,7 @@ nodes:
     exit: return
 """
 KEYS = [
-    "hello", "menu.main", "choice.one", *ENGINE_KEYS, "match.join",
+    "hello", "menu.main", "choice.one", *ENGINE_KEYS, *SERVICE_KEYS, "match.join",
     *(f"match.{intent}" for intent in GLOBAL_INTENTS),
 ]  # fmt: skip
 
