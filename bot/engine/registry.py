@@ -61,6 +61,9 @@ ENGINE_KEYS = (
 # requires them in every language like any other.
 SERVICE_KEYS = (
     "flood.notice",
+    "appointments.list",
+    "appointments.item",
+    "appointments.none",
     "relay.untranslated",
     "handover.intro",
 )

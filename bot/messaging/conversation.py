@@ -263,7 +263,9 @@ class ConversationService:
                     )
                     turn.erase_requested |= effect.kind == ERASURE_REQUESTED
                     for hook in self.record_hooks:
-                        await hook(turn.uow, turn.now, turn.survivor, effect)
+                        answer = await hook(turn.uow, turn.now, turn.survivor, effect)
+                        if answer is not None:
+                            self._say(turn, answer)
         for change in channel_changes:
             await profile.change_channel_state(turn, change.status, self.staff)
         return follow_up
