@@ -14,6 +14,9 @@ from bot.engine.matching import matches_any
 from bot.engine.run import Run
 from bot.engine.time_range import parse_time_range
 
+NUMBERS_KEY = "match.numbers"
+MAX_NUMBER_WORD = 12
+
 
 @dataclass(frozen=True)
 class CaseType:
@@ -41,10 +44,27 @@ def matched_choice(node: Node, run: Run) -> str | None:
         for choice in choices:
             if _choice_heard(choice, typed, lang, run, fuzzy=False):
                 return choice.value
+    number = number_word(run, languages)  # "two", "dwa", "اثنين" where "2" would do
+    if number is not None:
+        return choices[number - 1].value if number <= len(choices) else None
     if any(ch.isdigit() for ch in typed):
         return None  # "22:30-06:00" is not a typo of "22:00-08:00": numbers are exact
     near = {c.value for lang in languages for c in choices if _choice_heard(c, typed, lang, run)}
     return near.pop() if len(near) == 1 else None  # a typo close to two choices is a miss
+
+
+def number_word(run: Run, languages: tuple[str, ...]) -> int | None:
+    """1 to 10 for a number typed as a word ("one", "jeden", "واحد"), else None. The
+    catalogue's "match.numbers" lists one to ten in order, each with its variants after "/"
+    ("jeden/jedna/jedno"); flows check keeps it at exactly ten."""
+    typed = run.normalized
+    if " " in typed or len(typed) > MAX_NUMBER_WORD:
+        return None
+    for lang in languages:
+        for number, variants in enumerate(run.bundle.catalogue.words(lang, NUMBERS_KEY), 1):
+            if typed in variants.split():
+                return number
+    return None
 
 
 def _choice_heard(choice: ChoiceDef, typed: str, lang: str, run: Run, fuzzy: bool = True) -> bool:

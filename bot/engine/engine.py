@@ -21,7 +21,7 @@ from typing import Any
 from bot.engine.actions.enrol import JOIN_WORDS_KEY, after_join_word, extract_code
 from bot.engine.actions.say import say_effect
 from bot.engine.bundle import Bundle
-from bot.engine.cases import CASE_TYPES, looks_like_message, matched_choice
+from bot.engine.cases import CASE_TYPES, looks_like_message, matched_choice, number_word
 from bot.engine.definitions import OTHER, Destination, Node
 from bot.engine.effects import (
     ChannelState,
@@ -191,8 +191,10 @@ class Engine:
         run.offer = False
         catalogue = self.bundle.catalogue
         picked = run.choice
-        if picked is None and run.normalized in ("1", "2"):
-            picked = ("person", "retry")[int(run.normalized) - 1]
+        number = number_word(run, run.listening_languages())
+        typed = str(number) if number is not None else run.normalized
+        if picked is None and typed in ("1", "2"):
+            picked = ("person", "retry")[int(typed) - 1]
         for value in ("person", "retry"):
             for lang in run.listening_languages():
                 if matches_any(run.normalized, catalogue.words(lang, f"choice.{value}")):

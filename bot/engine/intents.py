@@ -13,6 +13,7 @@ the carrier has already stopped the number whatever Harbour does.
 
 from __future__ import annotations
 
+from bot.engine.cases import number_word
 from bot.engine.matching import matches_any
 from bot.engine.run import Run
 
@@ -40,13 +41,15 @@ def detect_intent(run: Run) -> str | None:
     if run.choice is not None or not run.normalized:
         return None  # a button press belongs to the node that offered it
     catalogue = run.bundle.catalogue
+    # A number word ("katër", four) is not a typo of an intent word ("later").
+    exact_only = number_word(run, run.listening_languages()) is not None
     for intent in GLOBAL_INTENTS:
         if intent in AFTER_ONBOARDING and not run.onboarded:
             continue
         if intent == "stop" and run.ctx.channel == "sms" and run.normalized in CARRIER_STOP_WORDS:
             return "stop"
         languages = run.listening_languages(everywhere=intent in HEARD_IN_EVERY_LANGUAGE)
-        key, fuzzy = f"match.{intent}", intent not in EXACT_INTENTS
+        key, fuzzy = f"match.{intent}", intent not in EXACT_INTENTS and not exact_only
         if any(_heard(run, lang, key, fuzzy) for lang in languages):
             return intent
     if any(_heard(run, lang, MAYBE_STOP_KEY, False) for lang in catalogue.languages()):

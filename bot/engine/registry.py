@@ -56,6 +56,7 @@ ENGINE_KEYS = (
     "duress.reply",
     "help.now",
     "match.stop_maybe",
+    "match.numbers",
 )
 # Catalogue keys the services say directly (never named in a flow file); flows check
 # requires them in every language like any other.

@@ -59,6 +59,19 @@ def stop_words_in_answers(bundle: Bundle) -> Iterator[tuple[str, int, str]]:
                         yield flow.file, node.line, msg
 
 
+def number_word_problems(bundle: Bundle) -> Iterator[Finding]:
+    """ "match.numbers" is one to ten, in order, in every language: a position lost to a
+    duplicate would shift every number after it."""
+    for language, entries in bundle.catalogue.entries.items():
+        entry = entries.get("match.numbers")
+        if entry is None:
+            continue  # a missing key is reported as such
+        found = len(bundle.catalogue.words(language, "match.numbers"))
+        if found != 10:
+            msg = f"match.numbers in {language}: {found} numbers, not one to ten"
+            yield Finding(language, "match.numbers", entry.line, msg)
+
+
 def isolate(text: str) -> str:
     """Wrap every left-to-right run of right-to-left `text` in an isolate (idempotent)."""
     out: list[str] = []

@@ -28,7 +28,11 @@ from bot.engine.registry import (
 )
 from bot.engine.render import placeholders, render
 from bot.engine.sms import segments
-from bot.engine.survivor_checks import bidi_problems, stop_words_in_answers
+from bot.engine.survivor_checks import (
+    bidi_problems,
+    number_word_problems,
+    stop_words_in_answers,
+)
 
 MAX_MENU_SEGMENTS = 3
 _PHONE_NUMBER = re.compile(r"\d[\d ]{1,12}\d|\d{2,}")
@@ -59,7 +63,7 @@ def validate_bundle(bundle: Bundle) -> list[Problem]:
     problems += [Problem(f, line, msg, "stop") for f, line, msg in stop_words_in_answers(bundle)]
     problems += [
         Problem(bundle.catalogue.files.get(b.language, b.language), b.line, b.message, "bidi")
-        for b in bidi_problems(bundle)
+        for b in (*bidi_problems(bundle), *number_word_problems(bundle))
     ]
     problems += [p for p, _ in _menu_lengths(bundle) if p is not None]
     return problems

@@ -89,6 +89,8 @@ def write_catalogues(locales: Path, texts: dict[str, dict[str, str]] | None = No
         catalog = Catalog(locale=language)
         for key in KEYS:
             default = f"{key.replace('.', ' ')} {language}" if key.startswith("match.") else "Hi"
+            if key == "match.numbers":
+                default = "|".join(f"number{n} {language}" for n in range(1, 11))
             text = (texts or {}).get(language, {}).get(key, default)
             if text is not None:
                 catalog.add(f"english {key}", text, context=key, flags=["fuzzy"])
