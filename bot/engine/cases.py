@@ -44,9 +44,9 @@ def matched_choice(node: Node, run: Run) -> str | None:
         for choice in choices:
             if _choice_heard(choice, typed, lang, run, fuzzy=False):
                 return choice.value
-    number = number_word(run, languages)  # "two", "dwa", "اثنين" where "2" would do
-    if number is not None:
-        return choices[number - 1].value if number <= len(choices) else None
+    spelled = number_word(run, languages)  # "two", "dwa", "اثنين" where "2" would do
+    if spelled is not None:
+        return choices[spelled - 1].value if spelled <= len(choices) else None
     if any(ch.isdigit() for ch in typed):
         return None  # "22:30-06:00" is not a typo of "22:00-08:00": numbers are exact
     near = {c.value for lang in languages for c in choices if _choice_heard(c, typed, lang, run)}
