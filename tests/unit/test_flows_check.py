@@ -221,15 +221,15 @@ def test_placeholder_and_number_mismatch(dirs: tuple[Path, Path]) -> None:
     assert "ro.po:" in text
 
 
-def test_menu_longer_than_three_sms_segments(dirs: tuple[Path, Path]) -> None:
+def test_menu_longer_than_two_sms_segments(dirs: tuple[Path, Path]) -> None:
     flows, locales = dirs
     write_catalogues(
-        locales, {"uk": {"menu.main": "Меню " * 45}, "en": {"menu.main": "Menu " * 40}}
+        locales, {"uk": {"menu.main": "Меню " * 27}, "en": {"menu.main": "Menu " * 50}}
     )
     code, text = check(flows, locales)
     assert code == 1
-    # 225 UCS-2 characters: 4 parts. 200 GSM-7 characters: 2 parts, fine.
-    assert "menu.yaml:6: menu.main in uk: 4 SMS segments (max 3)" in text
+    # 135 UCS-2 characters and a choice: 3 parts. 250 GSM-7 characters: 2 parts, fine.
+    assert "menu.yaml:6: menu.main in uk: 3 SMS segments (menu: max 2)" in text
     assert "menu.main in en" not in text
     load_bundle(flows, locales)  # a long text does not stop the service starting
 
