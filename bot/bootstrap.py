@@ -215,6 +215,7 @@ async def build(
         clock,
         released=wake,
     )
+    relay.reply_mark = settings.reply_mark
     sender = OutboxSender(
         db,
         cipher,

@@ -66,6 +66,9 @@ SERVICE_KEYS = (
     "appointments.item",
     "appointments.none",
     "relay.untranslated",
+    "relay.from",
+    "relay.role.advocate",
+    "relay.role.team",
     "handover.intro",
 )
 

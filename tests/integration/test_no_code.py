@@ -27,7 +27,7 @@ async def test_no_code_reaches_duty_and_replies_come_back(settings: Settings) ->
         case = relay.meta["case"]
         await say(harbour, "staff:duty1", f"#{case} We can help, are you safe now?")
         assert [m.text for m in sent.to("stranger") if m.kind == "reply"] == [
-            "We can help, are you safe now?"
+            "Duty1: We can help, are you safe now?"
         ]
         async with UnitOfWork(harbour.db, harbour.cipher) as uow:
             await admin.survivor_assign(uow, harbour.clock.now(), case, "amira", harbour.bundle)
