@@ -14,6 +14,7 @@ from bot.cli.flows import run_check
 from bot.engine import SUPPORTED_LANGUAGES
 from bot.engine.intents import GLOBAL_INTENTS
 from bot.engine.registry import ENGINE_KEYS, SERVICE_KEYS
+from bot.engine.survivor_checks import isolate, unisolated
 from bot.flows.files import FlowError, load_bundle
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -244,3 +245,25 @@ def test_yaml_booleans_are_caught(dirs: tuple[Path, Path]) -> None:
     flows, locales = dirs
     edit(flows / "menu.yaml", "one: main", "yes: main")
     assert "quote yes/no/on/off" in check(flows, locales)[1]
+
+
+def test_numbers_and_latin_words_in_rtl_text_must_be_isolated(dirs: tuple[Path, Path]) -> None:
+    flows, locales = dirs
+    write_catalogues(locales, {"ar": {"hello": "اتصل بالرقم 08000 121 700 أو NHS"}})
+    code, text = check(flows, locales)
+    assert code == 1
+    assert "hello in ar: '08000 121 700' needs a bidi isolate" in text
+    assert "hello in ar: 'NHS' needs a bidi isolate" in text
+    fixed = isolate("اتصل بالرقم 08000 121 700 أو NHS، {name}")
+    assert fixed == "اتصل بالرقم \u206608000 121 700\u2069 أو \u2066NHS\u2069، \u2068{name}\u2069"
+    assert unisolated(fixed) == [] and isolate(fixed) == fixed
+    write_catalogues(locales, {"ar": {"hello": isolate("اكتب إلى NHS")}})
+    assert check(flows, locales)[0] == 0
+
+
+def test_no_answer_of_any_flow_may_be_a_stop_word(dirs: tuple[Path, Path]) -> None:
+    flows, locales = dirs
+    write_catalogues(locales, {"pl": {"choice.one": "Wypisz"}, "en": {"choice.one": "Optout"}})
+    code, text = check(flows, locales)
+    assert code == 1
+    assert "choice 'choice.one' in en: 'optout' is a STOP word" in text
