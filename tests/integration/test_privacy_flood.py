@@ -5,8 +5,10 @@ still raises the alarm at once. Menu taps are never counted."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
+from bot.engine import SUPPORTED_LANGUAGES
 from bot.messaging.flood import FLOOD_LIMIT
 from bot.ports import ManualClock
 from bot.settings import Settings
@@ -62,16 +64,20 @@ async def test_flood_is_held_but_nothing_is_lost_and_urgent_gets_through(
         await harbour.close()
 
 
-async def test_thirty_menu_taps_in_a_minute_all_get_answers(settings: Settings) -> None:
+@pytest.mark.parametrize("language", SUPPORTED_LANGUAGES)
+async def test_thirty_menu_taps_in_a_minute_all_get_answers(
+    settings: Settings, language: str
+) -> None:
     harbour, sent = await start(settings, clock=ManualClock())
     try:
-        await enrol(harbour, SURVIVOR, await add_advocate(harbour))
+        await enrol(harbour, SURVIVOR, await add_advocate(harbour), language=language)
         await onboard(harbour, SURVIVOR)
         sent.sent.clear()
+        menu = harbour.bundle.catalogue.text(language, "match.menu").split("|")[0]
         for _ in range(10):  # information, a topic, back to the menu: typed and pressed
             await say(harbour, SURVIVOR, "4")
             await say(harbour, SURVIVOR, "1")
-            await say(harbour, SURVIVOR, "menu")
+            await say(harbour, SURVIVOR, menu)
         keys = [m.meta.get("key") for m in sent.to(SURVIVOR)]
         assert keys == ["info.topics", "info.housing.1", "menu.main"] * 10
         await say(harbour, SURVIVOR, "I still need to talk to you about the flat")

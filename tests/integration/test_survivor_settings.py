@@ -28,10 +28,10 @@ async def test_settings_show_current_values_and_take_typed_quiet_hours(
         await say(harbour, "s1", "menu")
         await say(harbour, "s1", "settings")
         await say(harbour, "s1", "2")
-        assert "Quiet hours now: No quiet hours." in sent.to("s1")[-1].text
+        assert "Quiet hours: No quiet hours." in sent.to("s1")[-1].text
         await say(harbour, "s1", "11pm to 7am")
         await say(harbour, "s1", "2")
-        assert "Quiet hours now: 23:00-07:00." in sent.to("s1")[-1].text
+        assert "Quiet hours: 23:00-07:00." in sent.to("s1")[-1].text
         assert not [m for m in sent.to("advocate:amira") if m.kind == "relay"]
         async with UnitOfWork(harbour.db, harbour.cipher) as uow:
             (survivor,) = await uow.people.all_survivors()
