@@ -6,7 +6,10 @@ Order of listening for every message, at every step:
 3. "help", then urgent phrases in any language (alarm, emergency numbers, text passed on);
 4. STOP is honoured: only START (and the help above) gets through until then;
 5. a pending "talk to a person?" offer;
-6. global intents (help, person, pause, STOP/START, language, menu/back);
+6. global intents (help, person, pause, STOP/START, language, settings, delete my data,
+   menu/back). A word that may mean STOP ("cancel") answers the question asked if it can,
+   else asks once "Stop all messages?" (bot/engine/intents.py). A code sent with a join word
+   by someone who went on without one links them;
 7. the current node's router. Text it does not expect: a sentence (once onboarded) goes to
    the advocate, since survivors just write; anything else gets a kind re-prompt, and two
    misses in a row an offer of a person.
@@ -18,7 +21,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from bot.engine.actions.enrol import JOIN_WORDS_KEY, after_join_word, extract_code
+from bot.engine.actions.enrol import after_join_word, extract_code
 from bot.engine.actions.say import say_effect
 from bot.engine.bundle import Bundle
 from bot.engine.cases import CASE_TYPES, looks_like_message, matched_choice, number_word
@@ -52,8 +55,8 @@ log = logging.getLogger(__name__)  # never logs message text: only what went wro
 
 MAX_STEPS = 64  # node entries per event; flows check rejects cycles that never wait
 MISSES_BEFORE_OFFER = 2
-# What a code sent after onboarding (not at the code step) gets back.
 STOP_QUESTION = ("global", "stop_ask")  # "Stop all messages?" (registry INTENT_NODES)
+# What a code sent after onboarding (not at the code step) gets back.
 LATE_JOIN_REPLIES = {"enrol_ok": "onboarding.welcome", "enrol_failed": "onboarding.code_wrong"}
 
 
@@ -209,11 +212,7 @@ class Engine:
         """ "/start ABC234" or "JOIN ABC234" as a first message: keep the code for the join
         step, which comes after consent. Kept even for someone already linked: a code they
         were given (a new case, a new phone) is an explicit request."""
-        words = run.normalized.split()
-        if len(words) < 2:
-            return
-        catalogue = self.bundle.catalogue
-        if any(words[0] in catalogue.words(lang, JOIN_WORDS_KEY) for lang in catalogue.languages()):
+        if after_join_word(run):  # "JOIN ABC234", "tham gia ABC234", "/start ABC234"
             run.pending_code = extract_code(run)
 
     def _maybe_stop(self, run: Run, node: Node | None) -> str | None:
