@@ -25,7 +25,8 @@ ISOLATE_CLOSE = "\u2069"
 # {placeholder}, which is filled with a number, a time or a name.
 _LTR = "[0-9A-Za-z\u00c0-\u024f\u1e00-\u1eff]"  # digits and Latin letters, with accents
 LTR_RUN = re.compile(
-    rf"\{{[A-Za-z_][A-Za-z0-9_]*\}}|[+]?{_LTR}(?:(?:{_LTR}|[.:/@+'\-]|[ ](?=[+]?{_LTR}))*{_LTR})?"
+    rf"\{{[A-Za-z_][A-Za-z0-9_]*\}}|[+]?{_LTR}"
+    rf"(?:(?:{_LTR}|[.:/@+'\-]|[ ](?=[+]?{_LTR})|[ ]&[ ](?={_LTR}))*{_LTR})?"
 )
 
 _RTL_LETTER = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]")
