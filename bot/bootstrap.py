@@ -154,6 +154,7 @@ def appointment_tickers(
     from bot.care.checkins import CheckinService
     from bot.care.commands import AppointmentCommands
     from bot.care.contact_watch import ContactWatchService
+    from bot.care.my_appointments import MyAppointments
     from bot.care.reminders import ReminderService
 
     policy = ReminderPolicy.parse(
@@ -166,7 +167,8 @@ def appointment_tickers(
     AppointmentCommands(book).register(commands)
     reminders = ReminderService(db, cipher, conversations, book, texts)
     checkins = CheckinService(db, cipher, conversations, texts)
-    conversations.record_hooks += [reminders.on_record, checkins.on_record]
+    listing = MyAppointments(bundle, cipher)
+    conversations.record_hooks += [reminders.on_record, checkins.on_record, listing.on_record]
     return [reminders, checkins, ContactWatchService(db, cipher, texts)]
 
 
@@ -225,6 +227,7 @@ async def build(
         clock,
         released=wake,
     )
+    relay.reply_mark = settings.reply_mark
     sender = OutboxSender(
         db,
         cipher,

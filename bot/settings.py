@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     libretranslate_url: str | None = None
     libretranslate_api_key: SecretStr | None = None
     translation_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    # How a staff member's reply is marked for the survivor: their first name, or their role
+    # ("Your advocate", "Support team"); the format itself is "relay.from" in locales/.
+    reply_mark: Literal["name", "role"] = "name"
 
     escalation_timeout_minutes: float = Field(default=5.0, gt=0, le=120)
     office_hours: str = "mon-fri 09:00-17:00"  # when the duty team is on call; else the rota

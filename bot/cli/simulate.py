@@ -1,25 +1,7 @@
 """`harbour simulate`: a scriptable conversation driver (JSON lines in, JSON lines out).
 
-Input, one per line on stdin:
-    {"from": "s1", "text": "hello"}              a message from survivor s1 (new id: new survivor,
-                                                 enrolled with the demo advocate)
-    {"from": "s1", "text": "...", "language": "pl"}   sets the language on a first line
-    {"from": "s1", "choice": "menu.help"}        presses a button by its value
-    {"from": "advocate", "to": "s1", "text": "..."}   the demo advocate answers survivor s1
-    {"from": "advocate", "text": "/cases"}       the demo advocate sends a command
-    {"from": "advocate", "ack": "E4K7Q"}         the demo advocate acknowledges an urgent alert
-    {"advance": "25h"}                           moves the virtual clock (s, m, h, d) and runs
-                                                 every job that falls due on the way
-    {"at": "2026-12-01T09:00:00Z"}               sets the virtual clock (first line: any time;
-                                                 later: forward only, running what falls due)
-    {"from": "advocate", "to": "s1", "appt": "2026-12-03 14:30 solicitor"}
-                                                 the demo advocate makes an appointment for s1
-    {"from": "advocate", "to": "s1", "text": "/checkin daily 18:00"}
-                                                 a command about s1: the case code goes after it
-    hello                                        a plain line: {"from": "demo", "text": "hello"}
-Output, one per outbound event, in order:
-    {"to": "s1", "kind": "message", "text": "...", "choices": ["...", ...]}
-    {"kind": "escalation", "survivor": "s1", "to": "advocate:demo", "text": "..."}
+The whole contract (every input line, every output kind, the errors) is in the README,
+"Scripted conversations: `harbour simulate`"; tests/integration/test_simulate.py keeps it.
 It runs on a fresh temporary database unless --database is given, and uses no network.
 """
 
@@ -38,6 +20,7 @@ from pydantic import SecretStr
 
 from bot.bootstrap import Harbour, build
 from bot.channels.local import LocalChannel
+from bot.engine import SUPPORTED_LANGUAGES
 from bot.ports import ManualClock, OutboundMessage
 from bot.settings import Settings, load_settings
 from bot.store.uow import UnitOfWork
@@ -79,10 +62,10 @@ class Transcript:
                 "survivor": survivor,
                 "text": message.text,
             }
-        else:
+        else:  # to a survivor: the bot's own words, or a staff member's reply
             event = {
                 "to": message.address,
-                "kind": "message",
+                "kind": "reply" if message.kind == "reply" else "message",
                 "text": message.text,
                 "choices": [label for _value, label in message.choices],
             }
@@ -90,26 +73,44 @@ class Transcript:
         self.out.flush()
 
 
+SURVIVOR_KEYS = frozenset({"from", "text", "choice", "language"})
+ADVOCATE_KEYS = frozenset({"from", "to", "text", "appt", "ack"})
+CLOCK_KEYS = (frozenset({"at"}), frozenset({"advance"}))
+
+
 def parse_line(line: str) -> dict[str, Any] | str:
-    """A JSON object, or a plain line from survivor "demo". Returns an error text if unusable."""
+    """A JSON object, or a plain line from survivor "demo". Returns the reason a line is
+    malformed (reported on stderr, the line skipped): broken JSON, a JSON value that is not
+    an object, a missing "from", a key this kind of line does not take, or a value of the
+    wrong type."""
     stripped = line.strip()
     if not stripped.startswith("{"):
         return {"from": "demo", "text": line.rstrip("\r\n")}
     try:
         data = json.loads(stripped)
-    except json.JSONDecodeError:
-        return {"from": "demo", "text": line.rstrip("\r\n")}
+    except json.JSONDecodeError as exc:
+        return f"not valid JSON ({exc.msg} at column {exc.colno})"
     except (ValueError, RecursionError):  # an integer too long to convert, deep nesting
         return "not a usable JSON object"
     if not isinstance(data, dict):
         return "each line must be a JSON object"
+    keys = frozenset(data)
     if "advance" in data or "at" in data:
-        return data
+        if keys not in CLOCK_KEYS:
+            return 'a clock line is {"at": ...} or {"advance": ...} alone'
+        return data if all(isinstance(v, str) for v in data.values()) else "a string is needed"
     sender = data.get("from")
     if not isinstance(sender, str) or not sender.strip():
         return 'a line needs "from"'
-    if not isinstance(data.get("text", ""), str):
-        return '"text" must be a string'
+    allowed = ADVOCATE_KEYS if sender == "advocate" else SURVIVOR_KEYS
+    unknown = sorted(keys - allowed)
+    if unknown:
+        return f"unknown key(s) {', '.join(unknown)} for a line from {sender!r}"
+    for key in keys - {"from"}:
+        if not isinstance(data[key], str):
+            return f'"{key}" must be a string'
+    if "language" in data and data["language"] not in SUPPORTED_LANGUAGES:
+        return f'"language" must be one of {", ".join(SUPPORTED_LANGUAGES)}'
     return data
 
 
@@ -224,7 +225,7 @@ async def simulate(stdin: TextIO, stdout: TextIO, stderr: TextIO, database: str 
                     moment = parse_moment(str(parsed["at"]))
                     if moment is None or (number > 1 and moment < clock.now()):
                         stderr.write(f'simulate: line {number}: bad "at" (an ISO time with a')
-                        stderr.write(" zone, not in the past after the first line)\n")
+                        stderr.write(" zone, not in the past after the first line); skipped\n")
                     elif number == 1:
                         clock.set(moment)
                     else:
@@ -233,7 +234,8 @@ async def simulate(stdin: TextIO, stdout: TextIO, stderr: TextIO, database: str 
                 if "advance" in parsed:
                     step = parse_duration(str(parsed["advance"]))
                     if step is None:
-                        stderr.write(f"simulate: line {number}: bad advance (e.g. 30m, 25h, 2d)\n")
+                        msg = "bad advance (e.g. 30m, 25h, 2d); skipped"
+                        stderr.write(f"simulate: line {number}: {msg}\n")
                     else:
                         await advance(harbour, clock, step)
                     continue

@@ -13,6 +13,10 @@ from bot.engine.actions.enrol import extract_code
 from bot.engine.definitions import ChoiceDef, Node
 from bot.engine.matching import matches_any
 from bot.engine.run import Run
+from bot.engine.time_range import parse_time_range
+
+NUMBERS_KEY = "match.numbers"
+MAX_NUMBER_WORD = 12
 
 
 @dataclass(frozen=True)
@@ -41,8 +45,27 @@ def matched_choice(node: Node, run: Run) -> str | None:
         for choice in choices:
             if _choice_heard(choice, typed, lang, run, fuzzy=False):
                 return choice.value
+    spelled = number_word(run, languages)  # "two", "dwa", "اثنين" where "2" would do
+    if spelled is not None:
+        return choices[spelled - 1].value if spelled <= len(choices) else None
+    if any(ch.isdigit() for ch in typed):
+        return None  # "22:30-06:00" is not a typo of "22:00-08:00": numbers are exact
     near = {c.value for lang in languages for c in choices if _choice_heard(c, typed, lang, run)}
     return near.pop() if len(near) == 1 else None  # a typo close to two choices is a miss
+
+
+def number_word(run: Run, languages: tuple[str, ...]) -> int | None:
+    """1 to 10 for a number typed as a word ("one", "jeden", "واحد"), else None. The
+    catalogue's "match.numbers" lists one to ten in order, each with its variants after "/"
+    ("jeden/jedna/jedno"); flows check keeps it at exactly ten."""
+    typed = run.normalized
+    if " " in typed or len(typed) > MAX_NUMBER_WORD:
+        return None
+    for lang in languages:
+        for number, variants in enumerate(run.bundle.catalogue.words(lang, NUMBERS_KEY), 1):
+            if typed in variants.split():
+                return number
+    return None
 
 
 def _choice_heard(choice: ChoiceDef, typed: str, lang: str, run: Run, fuzzy: bool = True) -> bool:
@@ -109,6 +132,17 @@ def _code(args: tuple[str, ...], node: Node, run: Run) -> bool:
     return run.choice is None and extract_code(run) is not None
 
 
+def _time_range(args: tuple[str, ...], node: Node, run: Run) -> bool:
+    """Hours typed as a range ("23:00-07:00", "11pm-7am", "23-7"); "@choice" is the range."""
+    if run.choice is not None:
+        return False
+    typed = parse_time_range(run.text)
+    if typed is None:
+        return False
+    run.chosen = typed
+    return True
+
+
 def _event(args: tuple[str, ...], node: Node, run: Run) -> bool:
     return run.event_name == args[0]
 
@@ -137,6 +171,7 @@ CASE_TYPES: dict[str, CaseType] = {
         CaseType("has_text", _has_text, 0, True),
         CaseType("free_text", _free_text, 0, True),
         CaseType("code", _code, 0, True),
+        CaseType("time_range", _time_range, 0, True),
         CaseType("event", _event, 1, True),
         CaseType("has_language", _has_language, 0, False),
         CaseType("enrolled", _enrolled, 0, False),

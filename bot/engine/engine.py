@@ -6,7 +6,10 @@ Order of listening for every message, at every step:
 3. "help", then urgent phrases in any language (alarm, emergency numbers, text passed on);
 4. STOP is honoured: only START (and the help above) gets through until then;
 5. a pending "talk to a person?" offer;
-6. global intents (help, person, pause, STOP/START, language, menu/back);
+6. global intents (help, person, pause, STOP/START, language, settings, delete my data,
+   menu/back). A word that may mean STOP ("cancel") answers the question asked if it can,
+   else asks once "Stop all messages?" (bot/engine/intents.py). A code sent with a join word
+   by someone who went on without one links them;
 7. the current node's router. Text it does not expect: a sentence (once onboarded) goes to
    the advocate, since survivors just write; anything else gets a kind re-prompt, and two
    misses in a row an offer of a person.
@@ -18,14 +21,29 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from bot.engine.actions.enrol import JOIN_WORDS_KEY, extract_code
+from bot.engine.actions.enrol import after_join_word, extract_code
 from bot.engine.actions.say import say_effect
 from bot.engine.bundle import Bundle
-from bot.engine.cases import CASE_TYPES, looks_like_message, worth_passing_on
+from bot.engine.cases import (
+    CASE_TYPES,
+    looks_like_message,
+    matched_choice,
+    number_word,
+    worth_passing_on,
+)
 from bot.engine.definitions import OTHER, Destination, Node
-from bot.engine.effects import ChannelState, Choice, Effect, Escalate, Relay, Say, SetProfile
+from bot.engine.effects import (
+    ChannelState,
+    Choice,
+    Effect,
+    Enrol,
+    Escalate,
+    Relay,
+    Say,
+    SetProfile,
+)
 from bot.engine.events import Context, Event, SystemEvent
-from bot.engine.intents import detect_intent
+from bot.engine.intents import MAYBE_STOP, detect_intent
 from bot.engine.languages import SUPPORTED_LANGUAGES
 from bot.engine.matching import matches_any
 from bot.engine.normalize import normalize
@@ -43,6 +61,9 @@ log = logging.getLogger(__name__)  # never logs message text: only what went wro
 
 MAX_STEPS = 64  # node entries per event; flows check rejects cycles that never wait
 MISSES_BEFORE_OFFER = 2
+STOP_QUESTION = ("global", "stop_ask")  # "Stop all messages?" (registry INTENT_NODES)
+# What a code sent after onboarding (not at the code step) gets back.
+LATE_JOIN_REPLIES = {"enrol_ok": "onboarding.welcome", "enrol_failed": "onboarding.code_wrong"}
 
 
 @dataclass(frozen=True)
@@ -78,6 +99,8 @@ class Engine:
             if case.type == "event" and case.arguments[0] == name:
                 self._follow(run, node, node.router.categories[case.category])
                 return
+        if run.onboarded and name in LATE_JOIN_REPLIES:  # a code sent from the menu
+            run.effects.append(Say(LATE_JOIN_REPLIES[name]))
 
     def _system_entry(self, run: Run, entry: Destination) -> None:
         """A reminder or check-in: go there now, remembering where the survivor was."""
@@ -114,6 +137,10 @@ class Engine:
         if run.offer and node is not None and self._answer_offer(run, node):
             return
         run.offer = False
+        if intent == MAYBE_STOP:
+            intent = self._maybe_stop(run, node)
+        if intent is None and self._late_join(run):
+            return
         if intent is not None:
             self._intent(run, intent)
         elif node is None:
@@ -152,6 +179,10 @@ class Engine:
     # -- global intents -----------------------------------------------------------------
     def _intent(self, run: Run, intent: str) -> None:
         if intent in INTENT_NODES and not (intent == "start" and not run.stopped):
+            if intent == "start" and run.onboarded:
+                # Back after STOP: the main menu, not a page that may be days old.
+                run.stack.clear()
+                run.position = None
             if run.position is not None:
                 run.push(run.position)
             self._goto(run, Destination.parse(INTENT_NODES[intent], ""))
@@ -173,8 +204,10 @@ class Engine:
         run.offer = False
         catalogue = self.bundle.catalogue
         picked = run.choice
-        if picked is None and run.normalized in ("1", "2"):
-            picked = ("person", "retry")[int(run.normalized) - 1]
+        number = number_word(run, run.listening_languages())
+        typed = str(number) if number is not None else run.normalized
+        if picked is None and typed in ("1", "2"):
+            picked = ("person", "retry")[int(typed) - 1]
         for value in ("person", "retry"):
             for lang in run.listening_languages():
                 if matches_any(run.normalized, catalogue.words(lang, f"choice.{value}")):
@@ -189,12 +222,29 @@ class Engine:
         """ "/start ABC234" or "JOIN ABC234" as a first message: keep the code for the join
         step, which comes after consent. Kept even for someone already linked: a code they
         were given (a new case, a new phone) is an explicit request."""
-        words = run.normalized.split()
-        if len(words) < 2:
-            return
-        catalogue = self.bundle.catalogue
-        if any(words[0] in catalogue.words(lang, JOIN_WORDS_KEY) for lang in catalogue.languages()):
+        if after_join_word(run):  # "JOIN ABC234", "tham gia ABC234", "/start ABC234"
             run.pending_code = extract_code(run)
+
+    def _maybe_stop(self, run: Run, node: Node | None) -> str | None:
+        """ "cancel", "off", "إلغاء": the answer to the question asked, if it is one;
+        asked a second time, STOP; otherwise ask once whether to stop all messages."""
+        if run.position == STOP_QUESTION:
+            return "stop"
+        if node is not None and matched_choice(node, run) is not None:
+            return None
+        return MAYBE_STOP
+
+    def _late_join(self, run: Run) -> bool:
+        """Someone who went on without a code sends one later ("JOIN ABC234"), anywhere."""
+        if not run.onboarded or run.enrolled or run.ctx.enrolled or run.choice is not None:
+            return False
+        if not after_join_word(run):
+            return False
+        code = extract_code(run)
+        if code is None:
+            return False
+        run.effects.append(Enrol(code))
+        return True
 
     # -- routing ------------------------------------------------------------------------
     def _route(self, run: Run, node: Node, resumed: bool) -> None:

@@ -29,9 +29,12 @@ INTENT_NODES: dict[str, str] = {
     "help": "global.help",
     "person": "global.person",
     "stop": "global.stop",
+    "stop_maybe": "global.stop_ask",
     "start": "global.start",
     "pause": "global.pause",
     "language": "language.choose",
+    "settings": "settings.main",
+    "delete": "settings.delete",
 }
 HOME_NODE = "menu.main"
 
@@ -52,6 +55,21 @@ ENGINE_KEYS = (
     "global.welcome_back",
     "duress.reply",
     "help.now",
+    "match.stop_maybe",
+    "match.numbers",
+)
+# Catalogue keys the services say directly (never named in a flow file); flows check
+# requires them in every language like any other.
+SERVICE_KEYS = (
+    "flood.notice",
+    "appointments.list",
+    "appointments.item",
+    "appointments.none",
+    "relay.untranslated",
+    "relay.from",
+    "relay.role.advocate",
+    "relay.role.team",
+    "handover.intro",
 )
 
 __all__ = [
@@ -62,6 +80,7 @@ __all__ = [
     "INTENT_NODES",
     "ONBOARDING_FLOW",
     "ROUTER_TYPES",
+    "SERVICE_KEYS",
     "SYSTEM_ENTRIES",
     "ActionType",
     "CaseType",

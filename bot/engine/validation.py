@@ -2,8 +2,8 @@
 
 Each problem carries the file and line to fix. Kinds: "structure" (types, exits,
 reachability, loops), "key" (missing text), "placeholder" (text that must be the same in
-every language: {placeholders} and phone numbers), "discretion" and "sms" (a menu longer
-than MAX_MENU_SEGMENTS in some language).
+every language: {placeholders} and phone numbers), "discretion", "sms" (a menu longer
+than MAX_MENU_SEGMENTS in some language), "stop" and "bidi" (bot/engine/survivor_checks.py).
 """
 
 from __future__ import annotations
@@ -23,12 +23,20 @@ from bot.engine.registry import (
     HOME_NODE,
     INTENT_NODES,
     ONBOARDING_FLOW,
+    SERVICE_KEYS,
     SYSTEM_ENTRIES,
 )
 from bot.engine.render import placeholders, render
 from bot.engine.sms import segments
+from bot.engine.survivor_checks import (
+    bidi_problems,
+    number_word_problems,
+    stop_words_in_answers,
+)
 
-MAX_MENU_SEGMENTS = 3
+MAX_MENU_SEGMENTS = 2  # every menu and question, the language picker included
+MAX_PAGE_SEGMENTS = 3  # an information page (flows/info.yaml, past its list of topics)
+INFO_FLOW = "info"
 _PHONE_NUMBER = re.compile(r"\d[\d ]{1,12}\d|\d{2,}")
 # Never visible to a survivor: a preview or a glance at the phone could put them at risk.
 FORBIDDEN_WORDS = (
@@ -54,7 +62,12 @@ def validate_bundle(bundle: Bundle) -> list[Problem]:
     problems += _placeholders(bundle)
     problems += _discretion(bundle)
     problems += _collisions(bundle)
-    problems += [p for p, _ in _menu_lengths(bundle) if p is not None]
+    problems += [Problem(f, line, msg, "stop") for f, line, msg in stop_words_in_answers(bundle)]
+    problems += [
+        Problem(bundle.catalogue.files.get(b.language, b.language), b.line, b.message, "bidi")
+        for b in (*bidi_problems(bundle), *number_word_problems(bundle))
+    ]
+    problems += [p for p, _, _ in _menu_lengths(bundle) if p is not None]
     return problems
 
 
@@ -163,7 +176,8 @@ def _loops(bundle: Bundle) -> list[Problem]:
 def used_keys(bundle: Bundle) -> dict[str, tuple[str, int]]:
     """Every catalogue key the flows and the engine use, with where it is first used."""
     keys: dict[str, tuple[str, int]] = {}
-    for key in (*ENGINE_KEYS, JOIN_WORDS_KEY, *(f"match.{i}" for i in GLOBAL_INTENTS)):
+    engine_keys = (*ENGINE_KEYS, *SERVICE_KEYS, JOIN_WORDS_KEY)
+    for key in (*engine_keys, *(f"match.{i}" for i in GLOBAL_INTENTS)):
         keys.setdefault(key, ("engine", 0))
     for flow in bundle.flows.values():
         for node in flow.nodes.values():
@@ -276,10 +290,17 @@ def _intent_languages(
 
 
 # -- SMS --------------------------------------------------------------------------------
-def _menu_lengths(bundle: Bundle) -> Iterator[tuple[Problem | None, tuple[str, str, int]]]:
-    """For every say with choices, in every language: (problem or None, (lang, key, parts))."""
+def _menu_lengths(
+    bundle: Bundle,
+) -> Iterator[tuple[Problem | None, tuple[str, str, int], bool]]:
+    """For every say with choices, in every language: (problem or None, (lang, key, parts),
+    whether it is an information page).
+    A menu or a question (the language picker included) fits in MAX_MENU_SEGMENTS; an
+    information page, whose text is the point, in MAX_PAGE_SEGMENTS."""
     for flow in bundle.flows.values():
         for node in flow.nodes.values():
+            page = flow.name == INFO_FLOW and node.id != flow.entry
+            limit = MAX_PAGE_SEGMENTS if page else MAX_MENU_SEGMENTS
             for action in node.actions:
                 if action.type != "say" or not action.params.get("choices"):
                     continue
@@ -287,10 +308,11 @@ def _menu_lengths(bundle: Bundle) -> Iterator[tuple[Problem | None, tuple[str, s
                 for language in bundle.catalogue.languages():
                     parts = segments(render(bundle, say, language, "sms").text)
                     problem = None
-                    if parts > MAX_MENU_SEGMENTS:
-                        msg = f"{say.key} in {language}: {parts} SMS segments (max 3)"
+                    if parts > limit:
+                        what = "page" if page else "menu"
+                        msg = f"{say.key} in {language}: {parts} SMS segments ({what}: max {limit})"
                         problem = Problem(flow.file, action.line, msg, "sms")
-                    yield problem, (language, say.key, parts)
+                    yield problem, (language, say.key, parts), page
 
 
 @dataclass(frozen=True)
@@ -305,7 +327,9 @@ class LanguageSummary:
 
 def summarise(bundle: Bundle) -> list[LanguageSummary]:
     longest: dict[str, tuple[int, str]] = {}
-    for _, (language, key, parts) in _menu_lengths(bundle):
+    for _, (language, key, parts), page in _menu_lengths(bundle):
+        if page:
+            continue  # the summary is about menus; pages have their own limit
         if parts > longest.get(language, (0, ""))[0]:
             longest[language] = (parts, key)
     rows = []

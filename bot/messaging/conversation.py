@@ -9,6 +9,7 @@ tried again: nothing is lost and nothing is half done.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -36,6 +37,7 @@ log = logging.getLogger(__name__)
 MAX_FOLLOW_UPS = 5  # enrol_ok/enrol_failed round trips in one message; guards against a loop
 ERASURE_REQUESTED = "erasure_requested"  # flows/settings.yaml, after the survivor confirms
 PASSED_ON, UNHEARD = "advocate.sent", "advocate.unheard"
+SETTINGS_PREFIX = "settings."  # texts that may show the current value of a setting
 
 
 class ConversationService:
@@ -182,6 +184,10 @@ class ConversationService:
         ):
             return True
         flooding = await self._flooding(uow, survivor.id, now)  # counted before this one
+        event: Event = UserInput(text=text, choice=inbound.choice)
+        state: dict[str, Any] | None = await uow.conversations.load(survivor.id)
+        outcome = self.engine.handle(state, event, self._context(turn))
+        navigation = flood.is_navigation(outcome.effects, inbound.choice is not None)
         uow.messages.add(
             survivor_id=survivor.id,
             direction="in",
@@ -189,15 +195,15 @@ class ConversationService:
             body=text,
             now=now,
             inbox_id=inbox_id,
+            navigation=navigation,
         )
-        event: Event = UserInput(text=text, choice=inbound.choice)
-        state: dict[str, Any] | None = await uow.conversations.load(survivor.id)
-        for _ in range(MAX_FOLLOW_UPS):
-            outcome = self.engine.handle(state, event, self._context(turn))
+        for step in range(MAX_FOLLOW_UPS):
+            if step:
+                outcome = self.engine.handle(state, event, self._context(turn))
             state = outcome.state
-            effects, held = flood.hold_back(outcome.effects, flooding)
-            if held:  # kept in the history; the advocate is told once per window
-                await flood.tell_staff_once(uow, now, turn.survivor, self.staff.texts)
+            effects, held = flood.hold_back(outcome.effects, flooding and not navigation)
+            if held and await flood.tell_once(uow, now, turn.survivor, self.staff.texts):
+                self._say(turn, Say(flood.NOTICE))  # once a window: never silence
             follow_up = await self._apply(turn, effects)
             if follow_up is None:
                 break
@@ -272,7 +278,9 @@ class ConversationService:
                     )
                     turn.erase_requested |= effect.kind == ERASURE_REQUESTED
                     for hook in self.record_hooks:
-                        await hook(turn.uow, turn.now, turn.survivor, effect)
+                        answer = await hook(turn.uow, turn.now, turn.survivor, effect)
+                        if answer is not None:
+                            self._say(turn, answer)
         for change in channel_changes:
             await profile.change_channel_state(turn, change.status, self.staff)
         return follow_up
@@ -290,6 +298,9 @@ class ConversationService:
             say = Say(UNHEARD)  # "passed on" only when a reachable person will read it
         language = turn.survivor.language or "en"
         style = getattr(turn.channel, "render_as", turn.channel.name)  # buttons or numbered
+        if say.key.startswith(SETTINGS_PREFIX):  # "Discreet mode is {discreet}."
+            now = profile.current_settings(turn.survivor, self.bundle.catalogue, language)
+            say = dataclasses.replace(say, params={**now, **say.params})
         rendered = render(self.bundle, say, language, style)
         payload = {
             "text": rendered.text,

@@ -1,11 +1,13 @@
-"""A sender who floods is slowed down, and nothing they say is lost.
+"""A sender who floods is never silenced, and nothing they say is lost.
 
-Past FLOOD_LIMIT messages a minute from one survivor, each message is still stored in their
-history and still goes through the engine, so STOP, settings and safety words all work. What
-is held back is only the non-urgent output: ordinary replies to them, and the one-by-one
-relay to their advocate. Instead the advocate gets one notice per window saying the case is
-flooding and that the messages are in the history (/case CODE). Escalations and urgent
-replies (help now, emergency numbers) always go out: an urgent message always gets through.
+Only what a survivor writes is counted: button presses and steps through the menus are not
+(`Message.navigation`), so tapping through the information pages never trips the limit.
+Past FLOOD_LIMIT written messages a minute, each message is still stored in their history,
+still goes through the engine and is still passed on to their advocate. What is held back is
+only the bot's own routine answer to each one ("Sent to your advocate"): instead the
+survivor gets one short notice per window ("I've passed your messages on. Give me a
+minute."), and the advocate one notice that the case is writing a lot. Escalations, urgent
+replies and STOP/START are never limited.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
-from bot.engine.effects import Effect, Relay, Say
+from bot.engine.effects import ChannelState, Effect, Escalate, Relay, Say
 from bot.staff.routing import PRIORITY_REPLY, notify_staff
 from bot.staff.texts import StaffTexts
 from bot.store.models import AuditEvent, Message, Staff, Survivor
@@ -23,6 +25,8 @@ from bot.store.uow import UnitOfWork
 
 FLOOD_WINDOW = timedelta(minutes=1)
 FLOOD_LIMIT = 20  # far more than anyone types by hand in a minute
+NOTICE = "flood.notice"  # "I've passed your messages on. Give me a minute."
+MISSES = frozenset({"common.reprompt", "common.offer_person"})  # text that was not understood
 # In the transaction's session: survivors looked up, and those whose advocate was told.
 _LOOKED_AT, _TOLD = "flood_notices_looked_up", "flood_notices_told"
 
@@ -32,18 +36,29 @@ async def over_limit(uow: UnitOfWork, survivor_id: int, now: datetime) -> bool:
     stmt = select(func.count()).where(
         Message.survivor_id == survivor_id,
         Message.direction == "in",
+        Message.navigation.is_(False),
         Message.created_at > now - FLOOD_WINDOW,
     )
     return int((await uow.session.execute(stmt)).scalar_one()) >= FLOOD_LIMIT
 
 
+def is_navigation(effects: Sequence[Effect], pressed: bool) -> bool:
+    """A button press, or typed text that only moved through the menus: nothing passed on
+    and nothing misunderstood."""
+    if pressed:
+        return True
+    for effect in effects:
+        if isinstance(effect, Relay) or (isinstance(effect, Say) and effect.key in MISSES):
+            return False
+    return True
+
+
 def hold_back(effects: Sequence[Effect], flooding: bool) -> tuple[list[Effect], bool]:
-    """The effects that still happen, and whether anything was held back."""
-    if not flooding:
+    """The effects that still happen, and whether anything was held back: past the limit,
+    only the bot's routine replies wait; relays, alarms, urgent replies and STOP/START go."""
+    if not flooding or any(isinstance(e, Escalate | ChannelState) for e in effects):
         return list(effects), False
-    kept: list[Effect] = [
-        e for e in effects if not isinstance(e, Relay | Say) or (isinstance(e, Say) and e.urgent)
-    ]
+    kept: list[Effect] = [e for e in effects if not isinstance(e, Say) or e.urgent]
     return kept, len(kept) != len(effects)
 
 
@@ -63,15 +78,14 @@ async def look_up_notices(uow: UnitOfWork, survivor_ids: Collection[int], now: d
     uow.session.info.setdefault(_TOLD, set()).update(found)
 
 
-async def tell_staff_once(
-    uow: UnitOfWork, now: datetime, survivor: Survivor, texts: StaffTexts
-) -> None:
-    """One notice per window: the case is flooding, its messages are in the history."""
+async def tell_once(uow: UnitOfWork, now: datetime, survivor: Survivor, texts: StaffTexts) -> bool:
+    """One notice per window to the advocate (the case is writing a lot, everything is
+    passed on). True when this is the first in the window: the survivor is told then too."""
     if survivor.id not in uow.session.info.get(_LOOKED_AT, ()):
         await look_up_notices(uow, [survivor.id], now)
     told = uow.session.info[_TOLD]
     if survivor.id in told:
-        return
+        return False
     told.add(survivor.id)
 
     def build(staff: Staff) -> str:
@@ -79,3 +93,4 @@ async def tell_staff_once(
 
     await notify_staff(uow, survivor, now, kind="alert", build=build, priority=PRIORITY_REPLY)
     uow.audit.record("system", "flood.held", now, survivor_id=survivor.id)
+    return True

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from bot.engine.catalogue import Catalogue
 from bot.engine.effects import SetProfile
 from bot.engine.events import Event, SystemEvent
 from bot.messaging.staff_notices import StaffNotices
@@ -34,6 +35,20 @@ async def intake(
     )
     await staff.new_contact(uow, now, survivor, channel.name)
     return identity, survivor
+
+
+def current_settings(survivor: Survivor, catalogue: Catalogue, language: str) -> dict[str, str]:
+    """What each setting is now, in the survivor's language, for the {placeholders} of the
+    settings questions ("Discreet mode is {discreet}.")."""
+    if survivor.quiet_start and survivor.quiet_end:
+        quiet = f"{survivor.quiet_start}-{survivor.quiet_end}"
+    else:
+        quiet = catalogue.text(language, "quiet.none")
+    return {
+        "quiet": quiet,
+        "discreet": catalogue.text(language, "choice.on" if survivor.discreet else "choice.off"),
+        "timezone": survivor.timezone,
+    }
 
 
 def set_profile(turn: Turn, change: SetProfile, cipher: Cipher) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from bot.engine.render import fill
 from bot.ports import Clock, Translator
 from bot.safety.second_opinion import SecondOpinion
 from bot.staff.texts import StaffTexts
@@ -33,6 +34,18 @@ log = logging.getLogger(__name__)
 
 PREPARING = "preparing"
 MAX_PARALLEL = 8
+
+
+def sender_mark(payload: dict[str, Any], mode: str, text: Callable[[str], str]) -> str | None:
+    """ "Amira" (the first name: the handle up to a dot, dash or underscore) or the role in
+    the survivor's language ("Your advocate"); None for a row queued before marks existed."""
+    name, role = payload.get("staff_name"), payload.get("staff_role")
+    if not isinstance(name, str) or not isinstance(role, str):
+        return None
+    if mode == "role":
+        return text(f"relay.role.{'advocate' if role == 'advocate' else 'team'}")
+    first = name.replace("_", ".").replace("-", ".").split(".")[0]
+    return first[:1].upper() + first[1:]
 
 
 class RelayPreparer:
@@ -56,6 +69,7 @@ class RelayPreparer:
         self.clock = clock
         self.released = released
         self.second_opinion: SecondOpinion | None = None  # set when a translator is configured
+        self.reply_mark = "name"  # or "role": settings.reply_mark
         self._busy: set[int] = set()
         self._limit = asyncio.Semaphore(MAX_PARALLEL)
 
@@ -163,7 +177,16 @@ class RelayPreparer:
         else:
             note = self.survivor_texts("relay.untranslated", target)
             text = f"{original}\n\n({note})"
-        return {**payload, "text": text, "translation": translation}
+        return {**payload, "text": self._marked(payload, text, target), "translation": translation}
+
+    def _marked(self, payload: dict[str, Any], text: str, language: str) -> str:
+        """The reply marked with who wrote it, so the survivor can tell it from the bot."""
+        sender = sender_mark(
+            payload, self.reply_mark, lambda key: self.survivor_texts(key, language)
+        )
+        if sender is None:
+            return text
+        return fill(self.survivor_texts("relay.from", language), {"sender": sender, "text": text})
 
     async def run(self, wake: asyncio.Event, stop: asyncio.Event, idle: float = 1.0) -> None:
         while not stop.is_set():

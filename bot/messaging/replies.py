@@ -66,6 +66,9 @@ async def answer(commands: StaffCommands, request: StaffRequest, code: str, text
             "survivor_language": survivor.language or "en",
             "case": survivor.case_code,
             "translate": await translation_allowed(request.uow.session, survivor.id),
+            # Who wrote it, for the mark the survivor sees (bot/messaging/relay.py).
+            "staff_name": request.staff.handle,
+            "staff_role": request.staff.role,
         },
     )
     request.uow.messages.add(

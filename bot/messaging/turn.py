@@ -6,18 +6,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from bot.engine.effects import Record
+from bot.engine.effects import Record, Say
 from bot.ports import Channel
 from bot.store.models import Identity, Survivor
 from bot.store.uow import UnitOfWork
 
 
 class RecordHook(Protocol):
-    """Another area acting on a recorded answer (an appointment reply, a check-in)."""
+    """Another area acting on a recorded answer (an appointment reply, a check-in). It may
+    return what to say to the survivor in answer ("My appointments" lists them)."""
 
     async def __call__(
         self, uow: UnitOfWork, now: datetime, survivor: Survivor, record: Record
-    ) -> None: ...
+    ) -> Say | None: ...
 
 
 @dataclass

@@ -130,6 +130,8 @@ async def hand_over(
     (not to a closed case: nothing more is planned with them)."""
     old = survivor.advocate_id
     survivor.advocate_id = new.id
+    if survivor.status == "intake":
+        survivor.status = "active"  # someone who went on without a code is now linked
     uow.audit.record(
         actor, "case.handover", now, survivor_id=survivor.id, to=new.handle, from_staff=old
     )

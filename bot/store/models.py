@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -131,6 +132,9 @@ class Message(Base):
     body_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     inbox_id: Mapped[int | None] = mapped_column(ForeignKey("inbox.id"))
     created_at: Mapped[datetime]
+    # A button press or a step through the menus (migration 0007_18): not counted by the
+    # flood guard, which is about what a survivor writes.
+    navigation: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class InboxItem(Base):

@@ -93,6 +93,7 @@ class Messages:
             .where(
                 Message.survivor_id.in_(wanted),
                 Message.direction == "in",
+                Message.navigation.is_(False),
                 Message.created_at > since,
             )
             .group_by(Message.survivor_id)
@@ -116,9 +117,11 @@ class Messages:
         body: str,
         now: datetime,
         inbox_id: int | None = None,
+        navigation: bool = False,
     ) -> None:
         """Add a row to the history. Written with the others of this transaction (pending.py):
-        the ORM would insert each one alone."""
+        the ORM would insert each one alone. `navigation`: a button press or a menu step,
+        which the flood guard does not count."""
         row = {
             "survivor_id": survivor_id,
             "direction": direction,
@@ -126,9 +129,10 @@ class Messages:
             "body_enc": self.cipher.encrypt_text(body, BODY),
             "inbox_id": inbox_id,
             "created_at": now,
+            "navigation": navigation,
         }
         pending.queue(self.session, MESSAGES, row)
-        if direction == "in" and survivor_id is not None:
+        if direction == "in" and survivor_id is not None and not navigation:
             if self._counted_since is not None and now > self._counted_since:
                 self._inbound[survivor_id] += 1
 

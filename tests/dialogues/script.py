@@ -2,7 +2,9 @@
 
 Inputs may refer to the catalogue so one dialogue runs in every language:
   "@choice.safe"      the text of that key in the dialogue's language (a "match." key gives
-                      its first word), i.e. what a survivor would type;
+                      its first word, "@match.numbers#4" its fourth; "@match.join K7QX2"
+                      adds the rest after a space),
+                      i.e. what a survivor would type;
   "#lang"             the number of the dialogue's language on the language menu;
   as: plain | upper   type it without diacritics, or in capitals.
 Expected effects, in order:
@@ -74,11 +76,13 @@ def typed(bundle: Bundle, text: str, language: str, style: str | None) -> str:
     if text == "#lang":
         text = str(SUPPORTED_LANGUAGES.index(language) + 1)
     elif text.startswith("@"):
-        key = text[1:]
+        key, _, rest = text[1:].partition(" ")
+        key, _, nth = key.partition("#")
         assert bundle.catalogue.has(language, key), f"{key} missing in {language}"
         text = bundle.catalogue.text(language, key)
         if key.startswith("match."):
-            text = text.split("|")[0]
+            text = text.split("|")[int(nth or 1) - 1].split("/")[0]
+        text = f"{text} {rest}" if rest else text
     if style == "upper":
         text = text.upper()
     elif style == "plain":

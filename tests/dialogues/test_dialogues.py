@@ -10,6 +10,7 @@ import pytest
 from bot.engine import SUPPORTED_LANGUAGES, Bundle, Engine, render
 from bot.engine.effects import Say
 from bot.engine.events import Context, UserInput
+from bot.engine.survivor_checks import RTL_LANGUAGES, unisolated
 from bot.flows.files import load_bundle
 from tests.dialogues.script import Dialogue, describe, event_for, expected, load_dialogues
 
@@ -32,6 +33,8 @@ def test_there_are_dialogues_for_every_flow() -> None:
 def test_dialogue(bundle: Bundle, dialogue: Dialogue, language: str) -> None:
     engine = Engine(bundle)
     ctx_fields = dialogue.context
+    if language not in ctx_fields.get("languages", SUPPORTED_LANGUAGES):
+        pytest.skip(f"{dialogue.name} is about words of {ctx_fields['languages']} only")
     ctx = Context(
         channel=ctx_fields.get("channel", "sms"),
         language=language if ctx_fields.get("language_known", True) else None,
@@ -58,4 +61,8 @@ def test_dialogue(bundle: Bundle, dialogue: Dialogue, language: str) -> None:
                 assert rendered.text and rendered.text != effect.key, where
                 if language != "en" and not effect.key.startswith(("language.", "lang.")):
                     assert bundle.catalogue.has(language, effect.key), where
+                if language in RTL_LANGUAGES and effect.key != "language.choose":
+                    # Numbers, codes and Latin words in right-to-left text are isolated.
+                    text = render(bundle, effect, language, "telegram").text
+                    assert unisolated(text) == [], where
         state = outcome.state

@@ -55,7 +55,7 @@ async def test_relay_translated_both_ways(
 
         await say(harbour, "advocate:amira", f"#{case} I will call you at 10 tomorrow")
         (reply,) = [m for m in sent.to("s1") if m.kind == "reply"]
-        assert reply.text == "[pl] I will call you at 10 tomorrow"
+        assert reply.text == "Amira: [pl] I will call you at 10 tomorrow"  # marked: who wrote
         assert any(m.kind == "message" for m in sent.to("advocate:amira"))  # "sent to case"
     finally:
         await harbour.close()

@@ -93,7 +93,7 @@ async def test_consent_is_recorded_per_purpose_with_who_when_language_and_flow(
 ) -> None:
     harbour, _translator, _code = await linked(settings)
     try:
-        for line in ("menu", "5", "9", "2", "no"):  # settings, my permissions, police, no
+        for line in ("menu", "5", "8", "2", "no"):  # settings, my permissions, police, no
             await say(harbour, SURVIVOR, line)
         async with UnitOfWork(harbour.db, harbour.cipher) as uow:
             identity = await uow.people.identity("local", SURVIVOR)
@@ -119,7 +119,7 @@ async def test_withdrawing_machine_translation_stops_it_at_once(settings: Settin
         # A relay still waiting for the translator when consent is withdrawn:
         await harbour.inbound.accept("local", "p-waiting", {"from": SURVIVOR, "text": "x"})
         await harbour.inbound.drain()
-        for line in ("menu", "5", "9", "4"):  # settings, my permissions, translation
+        for line in ("menu", "5", "8", "4"):  # settings, my permissions, translation
             await say(harbour, SURVIVOR, line)
         await say(harbour, SURVIVOR, "nie")
         translator.asked.clear()

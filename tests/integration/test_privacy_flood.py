@@ -1,11 +1,14 @@
-"""A flooding sender is slowed down without losing anything: every message is kept in the
-history, the advocate gets one notice instead of a relay per message, STOP is honoured, and
-an urgent message in the middle of the flood still raises the alarm at once."""
+"""A flooding sender is never silenced and loses nothing: every message is kept in the
+history and passed on, the survivor gets one short notice instead of an answer to each, the
+advocate one notice, STOP is honoured, and an urgent message in the middle of the flood
+still raises the alarm at once. Menu taps are never counted."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
+from bot.engine import SUPPORTED_LANGUAGES
 from bot.messaging.flood import FLOOD_LIMIT
 from bot.ports import ManualClock
 from bot.settings import Settings
@@ -38,9 +41,12 @@ async def test_flood_is_held_but_nothing_is_lost_and_urgent_gets_through(
             escalations = await uow.session.execute(select(func.count()).select_from(Escalation))
             relay_count, escalation_count = relays.scalar_one(), escalations.scalar_one()
         assert all(line in bodies for line in flood)  # every message is in the history
-        assert relay_count < FLOOD_LIMIT  # not one relay per message
+        assert relay_count == len(flood) + 1  # every one is passed on, the urgent one too
         notices = [m for m in sent.to(ADVOCATE) if "sending many messages" in m.text]
         assert len(notices) == 1
+        keys = [m.meta.get("key") for m in sent.to(SURVIVOR)]
+        assert keys.count("flood.notice") == 1  # one short notice, never silence
+        assert keys.count("advocate.sent") == FLOOD_LIMIT
         assert escalation_count == 1  # the urgent one raised the alarm
         survivor_saw = [m.text for m in sent.to(SURVIVOR)]
         assert any("999" in text for text in survivor_saw)  # emergency numbers still sent
@@ -54,5 +60,28 @@ async def test_flood_is_held_but_nothing_is_lost_and_urgent_gets_through(
             )
         assert identity.status == "stopped"  # STOP is honoured even while flooding
         assert inbound.scalar_one() >= len(flood) + 2
+    finally:
+        await harbour.close()
+
+
+@pytest.mark.parametrize("language", SUPPORTED_LANGUAGES)
+async def test_thirty_menu_taps_in_a_minute_all_get_answers(
+    settings: Settings, language: str
+) -> None:
+    harbour, sent = await start(settings, clock=ManualClock())
+    try:
+        await enrol(harbour, SURVIVOR, await add_advocate(harbour), language=language)
+        await onboard(harbour, SURVIVOR)
+        sent.sent.clear()
+        menu = harbour.bundle.catalogue.text(language, "match.menu").split("|")[0]
+        for _ in range(10):  # information, a topic, back to the menu: typed and pressed
+            await say(harbour, SURVIVOR, "4")
+            await say(harbour, SURVIVOR, "1")
+            await say(harbour, SURVIVOR, menu)
+        keys = [m.meta.get("key") for m in sent.to(SURVIVOR)]
+        assert keys == ["info.topics", "info.housing.1", "menu.main"] * 10
+        await say(harbour, SURVIVOR, "I still need to talk to you about the flat")
+        assert sent.to(SURVIVOR)[-1].meta.get("key") == "advocate.sent"
+        assert not [m for m in sent.to(ADVOCATE) if "sending many messages" in m.text]
     finally:
         await harbour.close()

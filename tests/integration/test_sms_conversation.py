@@ -28,16 +28,20 @@ from tests.integration.test_sms_support import (
 
 ADVOCATE = "advocate:amira"
 NEWCOMER = "+447700900777"
-CARRIER_STOP = ("STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "stop", " Stop ")
+CARRIER_STOP = (
+    "STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT", "stop", " Stop ",
+)  # fmt: skip
 LOCAL_STOP = {
-    "pl": ("STOPP", "koniec"),
+    "pl": ("STOPP", "wypisz"),
     "ro": ("opreste", "oprește"),
     "sq": ("ndalo",),
     "vi": ("dừng", "DUNG"),
     "uk": ("СТОП", "стоп", "STOPP"),
-    "ar": ("توقف", "إيقاف"),
-    "fa": ("توقف", "لغو"),
+    "ar": ("توقف", "قف"),
+    "fa": ("توقف", "قطع"),
 }
+# Everyday words that may mean STOP ("end", "off", "cancel"): asked about once, even by SMS.
+LOCAL_MAYBE_STOP = {"pl": "koniec", "ar": "إيقاف", "fa": "لغو", "uk": "скасувати"}
 LOCAL_START = {
     "pl": "wznów",
     "ro": "pornește",
@@ -139,6 +143,11 @@ def test_carrier_and_local_stop_words_are_heard_in_every_language() -> None:
                 assert ChannelState("active") in started.effects, (language, word, again)
         helped = engine.handle(None, UserInput("HELP"), context)
         assert Escalate("help_now") in helped.effects, language
+        maybe = LOCAL_MAYBE_STOP.get(language)
+        if maybe is not None:
+            asked = engine.handle(None, UserInput(maybe), context)
+            assert ChannelState("stopped") not in asked.effects, (language, maybe)
+            assert asked.state["at"] == ["global", "stop_ask"], (language, maybe)
 
 
 async def test_join_code_by_sms_links_the_number_to_the_enrolled_survivor(rig: SmsRig) -> None:

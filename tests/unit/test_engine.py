@@ -135,9 +135,15 @@ def test_stored_state_is_json_and_never_holds_what_was_written(bundle: Bundle) -
 
 def test_system_events_without_a_route_change_nothing(bundle: Bundle) -> None:
     engine = Engine(bundle)
-    out = engine.handle(dict(MENU), SystemEvent("enrol_ok"), Context("sms", "en"))
+    out = engine.handle(dict(MENU), SystemEvent("timeout"), Context("sms", "en"))
     assert out.effects == [] and out.state["at"] == ["menu", "main"]
-    assert out.state["enrolled"] is True
+
+
+def test_a_code_sent_from_the_menu_links_and_says_so(bundle: Bundle) -> None:
+    engine = Engine(bundle)
+    out = engine.handle(dict(MENU), SystemEvent("enrol_ok"), Context("sms", "en"))
+    assert [e.key for e in out.effects if isinstance(e, Say)] == ["onboarding.welcome"]
+    assert out.state["at"] == ["menu", "main"] and out.state["enrolled"] is True
 
 
 def test_pause_then_any_message_wakes_up(bundle: Bundle) -> None:

@@ -13,7 +13,8 @@ from babel.messages.pofile import write_po
 from bot.cli.flows import run_check
 from bot.engine import SUPPORTED_LANGUAGES
 from bot.engine.intents import GLOBAL_INTENTS
-from bot.engine.registry import ENGINE_KEYS
+from bot.engine.registry import ENGINE_KEYS, SERVICE_KEYS
+from bot.engine.survivor_checks import isolate, unisolated
 from bot.flows.files import FlowError, load_bundle
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,7 +50,15 @@ entry: help
 nodes:
 """ + "".join(
     f"  {name}:\n    actions:\n      - {{type: say, key: hello}}\n    exit: wait:return\n"
-    for name in ("help", "person", "stop", "start", "pause")
+    for name in ("help", "person", "stop", "stop_ask", "start", "pause")
+)
+SETTINGS = """\
+flow: settings
+entry: main
+nodes:
+""" + "".join(
+    f"  {name}:\n    actions:\n      - {{type: say, key: hello}}\n    exit: wait:menu.main\n"
+    for name in ("main", "delete")
 )
 LANGUAGE = """\
 flow: language
@@ -70,7 +79,7 @@ nodes:
     exit: return
 """
 KEYS = [
-    "hello", "menu.main", "choice.one", *ENGINE_KEYS, "match.join",
+    "hello", "menu.main", "choice.one", *ENGINE_KEYS, *SERVICE_KEYS, "match.join",
     *(f"match.{intent}" for intent in GLOBAL_INTENTS),
 ]  # fmt: skip
 
@@ -81,6 +90,8 @@ def write_catalogues(locales: Path, texts: dict[str, dict[str, str]] | None = No
         catalog = Catalog(locale=language)
         for key in KEYS:
             default = f"{key.replace('.', ' ')} {language}" if key.startswith("match.") else "Hi"
+            if key == "match.numbers":
+                default = "|".join(f"number{n} {language}" for n in range(1, 11))
             text = (texts or {}).get(language, {}).get(key, default)
             if text is not None:
                 catalog.add(f"english {key}", text, context=key, flags=["fuzzy"])
@@ -94,6 +105,7 @@ def dirs(tmp_path: Path) -> tuple[Path, Path]:
     flows.mkdir()
     for name, text in {
         "onboarding": ONBOARDING, "menu": MENU, "global": GLOBAL, "language": LANGUAGE,
+        "settings": SETTINGS,
     }.items():  # fmt: skip
         (flows / f"{name}.yaml").write_text(text)
     write_catalogues(tmp_path / "locales")
@@ -210,15 +222,15 @@ def test_placeholder_and_number_mismatch(dirs: tuple[Path, Path]) -> None:
     assert "ro.po:" in text
 
 
-def test_menu_longer_than_three_sms_segments(dirs: tuple[Path, Path]) -> None:
+def test_menu_longer_than_two_sms_segments(dirs: tuple[Path, Path]) -> None:
     flows, locales = dirs
     write_catalogues(
-        locales, {"uk": {"menu.main": "Меню " * 45}, "en": {"menu.main": "Menu " * 40}}
+        locales, {"uk": {"menu.main": "Меню " * 27}, "en": {"menu.main": "Menu " * 50}}
     )
     code, text = check(flows, locales)
     assert code == 1
-    # 225 UCS-2 characters: 4 parts. 200 GSM-7 characters: 2 parts, fine.
-    assert "menu.yaml:6: menu.main in uk: 4 SMS segments (max 3)" in text
+    # 135 UCS-2 characters and a choice: 3 parts. 250 GSM-7 characters: 2 parts, fine.
+    assert "menu.yaml:6: menu.main in uk: 3 SMS segments (menu: max 2)" in text
     assert "menu.main in en" not in text
     load_bundle(flows, locales)  # a long text does not stop the service starting
 
@@ -233,3 +245,25 @@ def test_yaml_booleans_are_caught(dirs: tuple[Path, Path]) -> None:
     flows, locales = dirs
     edit(flows / "menu.yaml", "one: main", "yes: main")
     assert "quote yes/no/on/off" in check(flows, locales)[1]
+
+
+def test_numbers_and_latin_words_in_rtl_text_must_be_isolated(dirs: tuple[Path, Path]) -> None:
+    flows, locales = dirs
+    write_catalogues(locales, {"ar": {"hello": "اتصل بالرقم 08000 121 700 أو NHS"}})
+    code, text = check(flows, locales)
+    assert code == 1
+    assert "hello in ar: '08000 121 700' needs a bidi isolate" in text
+    assert "hello in ar: 'NHS' needs a bidi isolate" in text
+    fixed = isolate("اتصل بالرقم 08000 121 700 أو NHS، {name}")
+    assert fixed == "اتصل بالرقم \u206608000 121 700\u2069 أو \u2066NHS\u2069، \u2068{name}\u2069"
+    assert unisolated(fixed) == [] and isolate(fixed) == fixed
+    write_catalogues(locales, {"ar": {"hello": isolate("اكتب إلى NHS")}})
+    assert check(flows, locales)[0] == 0
+
+
+def test_no_answer_of_any_flow_may_be_a_stop_word(dirs: tuple[Path, Path]) -> None:
+    flows, locales = dirs
+    write_catalogues(locales, {"pl": {"choice.one": "Wypisz"}, "en": {"choice.one": "Optout"}})
+    code, text = check(flows, locales)
+    assert code == 1
+    assert "choice 'choice.one' in en: 'optout' is a STOP word" in text

@@ -13,14 +13,21 @@ JOIN_WORDS_KEY = "match.join"
 MIN_CODE, MAX_CODE = 4, 16
 
 
+def after_join_word(run: Run) -> list[str] | None:
+    """The words after a leading join word ("JOIN", "tham gia", "/start"), or None."""
+    typed = run.normalized + " "
+    for lang in run.listening_languages(everywhere=True):
+        for word in run.bundle.catalogue.words(lang, JOIN_WORDS_KEY):
+            if typed.startswith(word + " "):
+                return typed[len(word) :].split()
+    return None
+
+
 def extract_code(run: Run) -> str | None:
     """The code in what was typed ("JOIN abc-234", "/start ABC234"), or None."""
-    words = run.normalized.split()
-    if words and any(
-        words[0] in run.bundle.catalogue.words(lang, JOIN_WORDS_KEY)
-        for lang in run.listening_languages(everywhere=True)
-    ):
-        words = words[1:]
+    words = after_join_word(run)
+    if words is None:
+        words = run.normalized.split()
     if not words or len(words) > 3:
         return None
     code = "".join(words).upper()
