@@ -119,4 +119,4 @@ async def test_a_long_reply_reaches_an_sms_survivor_in_several_messages(rig: Sms
     assert [MARK.match(sms).groups() for sms in received] == [  # type: ignore[union-attr]
         (str(n), "4") for n in range(1, 5)
     ]
-    assert " ".join(bodies(received).split()) == reply
+    assert " ".join(bodies(received).split()) == f"Amira: {reply}"

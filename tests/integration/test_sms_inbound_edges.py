@@ -107,6 +107,7 @@ async def test_writing_while_stopped_reaches_the_advocate_and_replies_wait_for_s
 
     await send(rig, "START")
     # Queued first, so sent first (the outbox keeps one address's order), then welcome back.
-    assert rig.replies()[before + 1 : before + 3] == ["OK", text(rig, "global.started")]
+    # The reply carries its sender mark ("Amira: "), issue 18.
+    assert rig.replies()[before + 1 : before + 3] == ["Amira: OK", text(rig, "global.started")]
     (sent,) = await rig.outbox(OutboxItem.kind == "reply")
     assert sent.status in ("sent", "delivered")
