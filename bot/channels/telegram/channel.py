@@ -42,6 +42,7 @@ Mode = Literal["polling", "webhook"]
 # Enough connections for the outbox to send to many chats at once without queueing in the
 # pool (queued requests would leave together and break Telegram's per-chat limit).
 SEND_POOL = 128
+SEND_READ_TIMEOUT = 60.0
 
 
 def build_bot(token: str, api_url: str) -> RawUpdatesBot:
@@ -52,7 +53,9 @@ def build_bot(token: str, api_url: str) -> RawUpdatesBot:
     sending = HTTPXRequest(
         connection_pool_size=SEND_POOL,
         connect_timeout=5.0,
-        read_timeout=15.0,
+        # A slow answer is waited for: giving up on a request Telegram is still carrying out
+        # leaves its outcome in doubt, and Telegram cannot be asked afterwards.
+        read_timeout=SEND_READ_TIMEOUT,
         write_timeout=15.0,
         pool_timeout=30.0,
     )
