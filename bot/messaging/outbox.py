@@ -181,15 +181,35 @@ class OutboxSender:
     # -- sending one row ----------------------------------------------------------------
 
     async def _send_in_order(self, rows: list[Claimed]) -> None:
-        for row in rows:
-            try:
-                await self._send_row(row)
-            except ClaimLost:
-                log.warning("outbox %d: another sender holds it now; left to them", row.item_id)
-            finally:
-                self._held.discard(row.item_id)
+        for n, row in enumerate(rows):
+            if not await self._send_one(row):
+                await self._release(rows[n + 1 :])
+                return
 
-    async def _send_row(self, row: Claimed) -> None:
+    async def _send_one(self, row: Claimed) -> bool:
+        """False when the row waits for a retry: the address's later rows must wait too."""
+        try:
+            return await self._send_row(row)
+        except ClaimLost:
+            log.warning("outbox %d: another sender holds it now; left to them", row.item_id)
+            return False
+        finally:
+            self._held.discard(row.item_id)
+
+    async def _release(self, rows: list[Claimed]) -> None:
+        """Rows behind one that waits for a retry go back, unsent, to wait behind it."""
+        if not rows:
+            return
+        ids = [row.item_id for row in rows]
+        await self._store(self._give_back, rows[0], ids)
+        self._held.difference_update(ids)
+
+    async def _give_back(self, _row: Claimed, ids: object) -> None:
+        assert isinstance(ids, list)
+        async with UnitOfWork(self.db, self.cipher) as uow:
+            await uow.outbox.give_back(ids, self.token)
+
+    async def _send_row(self, row: Claimed) -> bool:
         channel = self.channels[row.channel]
         pacer = self.pacers.get(row.channel)
         if pacer is not None:
@@ -208,6 +228,7 @@ class OutboxSender:
             if result.retry_after and pacer is not None:
                 pacer.hold(result.retry_after, row.message.address)
         await self._store(self._record, row, result)
+        return result.status != "retry"
 
     async def _settle_doubt(self, row: Claimed, channel: Channel) -> tuple[SendResult | None, bool]:
         """An earlier attempt may have arrived. (result, False): that settles it, nothing is
@@ -337,7 +358,10 @@ class OutboxSender:
             while queue:
                 row = queue.pop(0)
                 try:
-                    await self._send_in_order([row])
+                    if not await self._send_one(row):
+                        rest, queue[:] = list(queue), []
+                        self._unsent -= len(rest)
+                        await self._release(rest)
                 except Exception:
                     log.exception("outbox %d: send or record failed", row.item_id)
                 finally:

@@ -315,6 +315,20 @@ class Outbox:
         )
         return _rowcount(await self.session.execute(stmt))
 
+    async def give_back(self, ids: Sequence[int], token: str) -> int:
+        """Claimed rows this sender will not send now go back to the queue, as they were."""
+        stmt = (
+            update(OutboxItem)
+            .where(
+                OutboxItem.id.in_(ids),
+                OutboxItem.status == "sending",
+                OutboxItem.claim_token == token,
+            )
+            .values(status="pending", claimed_until=None, claim_token=None)
+            .execution_options(synchronize_session=False)
+        )
+        return _rowcount(await self.session.execute(stmt))
+
     async def begin_attempt(
         self, item_id: int, token: str, now: datetime, until: datetime, doubt: bool = False
     ) -> bool:
