@@ -3,7 +3,7 @@
 `sleep(delay)` registers a wake-up at `clock.monotonic() + delay`; `drive()` lets real work
 (HTTP to the fakes, database writes) settle for a moment, then moves the clock to the earliest
 wake-up and wakes that sleeper. Minutes of paced sending take a second or two of wall time.
-Virtual time moves on while real work is in progress: the worst case for leases, on purpose.
+Virtual time stands still while `busy()` says real work is in progress.
 """
 
 from __future__ import annotations
@@ -35,12 +35,16 @@ class VirtualTime:
         heapq.heappush(self._sleepers, (self.monotonic() + delay, next(self._order), woken))
         await woken
 
-    async def drive(self, done: Callable[[], bool], limit: float) -> bool:
-        """Run until `done()` or `limit` virtual seconds have passed. True when done."""
+    async def drive(
+        self, done: Callable[[], bool], limit: float, busy: Callable[[], bool] = lambda: False
+    ) -> bool:
+        """Run until `done()` or `limit` virtual seconds have passed. True when done. The
+        clock only moves while `busy()` is false (no database transaction or provider call
+        in progress), so real work takes no virtual time."""
         end = self.monotonic() + limit
         while not done():
             await asyncio.sleep(self.settle)
-            if not self._sleepers:
+            if not self._sleepers or busy():
                 continue
             moment, _, woken = heapq.heappop(self._sleepers)
             if moment > end:

@@ -263,8 +263,12 @@ async def paced_sms(
             await until(lambda: _zero(world), 120)
             finished = True
 
+        def busy() -> bool:
+            in_flight = any(r.status is None for r in twilio.requests[-40:])
+            return in_flight or h.db.engine.pool.checkedout() > 0  # type: ignore[attr-defined]
+
         watcher = asyncio.create_task(watch())
-        await vt.drive(done, limit=3600)
+        await vt.drive(done, limit=3600, busy=busy)
         await watcher
         stop.set()
         for _ in range(200):  # wake whatever still sleeps in virtual time, so tasks end
@@ -286,14 +290,18 @@ async def _zero(world: World) -> bool:
 
 
 async def provider_outage(
-    settings: Settings, twilio: FakeTwilio, telegram: FakeTelegram, hours: float = 1.0
+    settings: Settings,
+    twilio: FakeTwilio,
+    telegram: FakeTelegram,
+    hours: float = 1.0,
+    addresses: int = 4,
 ) -> Counts:
     """Every send answers 5xx for `hours` (virtual time), then the providers come back."""
     started = time.monotonic()
     clock = FakeClock()
     world = await open_world(settings, twilio, telegram, clock=clock)
     try:
-        await world.enrol(sms=4, telegram=4)
+        await world.enrol(sms=addresses, telegram=addresses)
         queued = await world.queue(per_address=4, urgent_every=4)
         twilio.fail_next(10**9, status=503)
         telegram.fail_next(10**9, status=502)
@@ -302,8 +310,8 @@ async def provider_outage(
         while await world.unfinished():
             await world.harbour.sender.send_due(limit=200)
             due = await _next_retry(world)
-            # Retries due within 15 s of each other are taken together (fewer passes).
-            step = max(due or clock.now(), clock.now() + timedelta(seconds=15))
+            # Retries due within 30 s of each other are taken together (fewer passes).
+            step = max(due or clock.now(), clock.now() + timedelta(seconds=30))
             if clock.now() < outage_ends <= step:
                 step = outage_ends
             clock.set(step)
@@ -448,7 +456,12 @@ def _service_env(settings: Settings) -> dict[str, str]:
 
 
 async def killed(
-    settings: Settings, twilio: FakeTwilio, telegram: FakeTelegram, loops: int = 3, seed: int = 15
+    settings: Settings,
+    twilio: FakeTwilio,
+    telegram: FakeTelegram,
+    loops: int = 3,
+    addresses: int = 10,
+    seed: int = 15,
 ) -> Counts:
     """A sending process killed with SIGKILL `loops` times, each after a few sends, and
     started again; then left to finish."""
@@ -456,7 +469,7 @@ async def killed(
     chooser = random.Random(seed)
     world = await open_world(settings, twilio, telegram)
     try:
-        await world.enrol(sms=10, telegram=10)
+        await world.enrol(sms=addresses, telegram=addresses)
         queued = await world.queue(per_address=10)
         env = _service_env(settings)
         args = [sys.executable, "-m", SERVICE, twilio.url, telegram.url]

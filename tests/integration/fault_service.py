@@ -8,6 +8,7 @@ the outbox sender, so that it starts quickly.
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 from datetime import timedelta
 
@@ -38,6 +39,7 @@ def quick_pacers() -> dict[str, ChannelPacer]:
 
 
 async def main(twilio_url: str, telegram_url: str) -> None:
+    logging.basicConfig(level=logging.ERROR)  # in-doubt re-sends are expected here
     settings = load_settings()
     channels: dict[str, Channel] = {
         "sms": SmsChannel(
