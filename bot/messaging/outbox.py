@@ -343,6 +343,8 @@ class OutboxSender:
                 await _wait(wake, idle)
         finally:  # what was claimed is sent (or its lease runs out if we are cancelled)
             await asyncio.gather(*self._senders.values(), return_exceptions=True)
+            if self._renewal is not None and not self._held:
+                self._renewal.cancel()
 
     def _queue_rows(self, rows: list[Claimed]) -> None:
         for row in rows:
