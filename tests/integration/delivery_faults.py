@@ -172,8 +172,14 @@ class World:
             return int((await uow.session.execute(stmt)).scalar_one())
 
     async def count(self, scenario: str, queued: Mapping[str, list[str]], started: float) -> Counts:
-        counts = tally(scenario, queued, self.received())
+        received = self.received()
+        counts = tally(scenario, queued, received)
         counts.in_doubt_resends = await self.doubt_resends()
+        for channel in ("sms", "telegram"):
+            mine = {k: v for k, v in queued.items() if k.startswith(channel)}
+            doubled = tally(scenario, mine, received).duplicated
+            if doubled:
+                counts.notes[f"doubled_{channel}"] = doubled
         counts.seconds = round(time.monotonic() - started, 1)
         return counts
 

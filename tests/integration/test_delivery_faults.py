@@ -83,3 +83,4 @@ async def test_kill_9_during_sends(
     assert counts.notes["kills"] == 3
     # Only Telegram sends in flight at a kill may arrive twice, each counted.
     assert_clean(counts, doubled_allowed=counts.in_doubt_resends)
+    assert "doubled_sms" not in counts.notes
