@@ -96,7 +96,7 @@ class Harbour:
         # APScheduler only sets the pace; the database says what is due.
         interval_jobs = (
             (self.inbound.recover, 30, "inbox-recover"),
-            (self.sender.release_expired, 60, "outbox-leases"),
+            (self.sender.release_expired, self._lease_check_seconds(), "outbox-leases"),
             (self.outbox_wake.set, 5, "outbox-tick"),
         )
         for job, seconds, name in interval_jobs:
@@ -110,6 +110,10 @@ class Harbour:
         # long as the process: out of the collector's sight, a full collection under load
         # takes milliseconds instead of ~90 ms, a pause every webhook waiting then shared.
         gc.freeze()
+
+    def _lease_check_seconds(self) -> float:
+        """Rows a dead sender held are released soon after their lease runs out."""
+        return max(0.5, min(60.0, self.sender.lease.total_seconds() / 2))
 
     async def close(self) -> None:
         self.stop_event.set()
@@ -236,6 +240,8 @@ async def build(
         notices,
         clock,
         max_attempts=settings.outbox_max_attempts,
+        retry_window=timedelta(hours=settings.outbox_retry_hours),
+        lease=timedelta(seconds=settings.outbox_lease_seconds),
     )
     if settings.translator != "none" or translator is not None:
         relay.second_opinion = SecondOpinion(bundle.urgent_bank, relay.translator, escalations)

@@ -46,6 +46,9 @@ class SendResult:
     error: str | None = None
     permanent: Literal["blocked", "opted_out", "invalid"] | None = None
     moved_to: str | None = None  # the provider moved the address (a migrated Telegram group)
+    # The provider may have accepted it although we never heard (a timeout after the request
+    # went out): the outbox must find out, or re-send at most once, never blindly.
+    in_doubt: bool = False
 
 
 class Channel(Protocol):
@@ -56,6 +59,16 @@ class Channel(Protocol):
 
     async def send(self, message: OutboundMessage) -> SendResult:
         """Deliver one message. Never raises for provider errors: returns a SendResult."""
+
+
+@runtime_checkable
+class SentLookup(Protocol):
+    """A channel whose provider can list what was sent (Twilio): an attempt whose outcome is
+    unknown is settled by looking, not by sending again."""
+
+    async def find_sent(self, message: OutboundMessage, since: datetime) -> list[str] | None:
+        """Provider ids of messages like this one, to this address, created since `since`,
+        oldest first. None when the provider could not be asked."""
 
 
 class Translator(Protocol):

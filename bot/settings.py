@@ -72,7 +72,13 @@ class Settings(BaseSettings):
     # A language whose safety-critical strings (emergency numbers, STOP/HELP, the phrase bank)
     # no native speaker has reviewed yet: "warn" at start-up, or "refuse" to start.
     unreviewed_safety_text: Literal["warn", "refuse"] = "warn"
-    outbox_max_attempts: int = Field(default=8, ge=1, le=100)
+    outbox_max_attempts: int = Field(default=8, ge=1, le=100)  # at least, before giving up
+    # A send that keeps failing (an outage) is retried, at most ~5 minutes apart, for at least
+    # this long before it is given up and staff are told. Urgent sends never give up.
+    outbox_retry_hours: float = Field(default=24.0, gt=0, le=24 * 30)
+    # How long a sender's claim on a row lasts without renewal (renewed while it is alive):
+    # after a crash, the rows it held wait this long before another sender takes them.
+    outbox_lease_seconds: float = Field(default=120.0, ge=1, le=3600)
     enrolment_code_hours: int = Field(default=72, ge=1, le=24 * 30)
 
     # Retention (bot/privacy/retention.py): days each kind of data is kept. The inbox and

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 
@@ -24,9 +24,15 @@ class Limits:
 class ChannelPacer:
     """Spaces sends evenly: at most `per_second` overall and one per interval per address."""
 
-    def __init__(self, limits: Limits, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        limits: Limits,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self.limits = limits
         self._clock = clock
+        self._sleep = sleep  # with `clock`, lets tests run the pacer on virtual time
         self._next_global = 0.0
         self._next_for: dict[str, float] = {}
         self._last_sent: dict[str, float] = {}
@@ -87,4 +93,4 @@ class ChannelPacer:
     async def _sleep_until(self, moment: float) -> None:
         delay = moment - self._clock()
         if delay > 0:
-            await asyncio.sleep(delay)
+            await self._sleep(delay)

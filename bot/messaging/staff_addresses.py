@@ -83,7 +83,43 @@ async def staff_address_failed(
         )
 
 
-async def _pass_on(uow: UnitOfWork, now: datetime, row: Mapping[str, Any]) -> None:
+async def staff_send_gave_up(
+    uow: UnitOfWork,
+    now: datetime,
+    identity: Identity,
+    row: Mapping[str, Any],
+    texts: StaffTexts,
+) -> None:
+    """A message to a staff member could not be sent for the whole retry window (an outage,
+    not a refusal): the address stays in use, the message goes to whoever is responsible
+    now on another address, and the admins are told, on another channel where they have one."""
+    staff = await uow.people.staff(identity.staff_id or 0)
+    if staff is None:
+        return
+    uow.audit.record(
+        "system", "staff.send_gave_up", now, staff_id=staff.id, channel=identity.channel
+    )
+    log.warning("a message to a staff address on %s was given up", identity.channel)
+    await _pass_on(uow, now, row, skip=identity.id)
+    for admin in await uow.people.active_staff("admin"):
+        to = await staff_identity(uow, admin, avoid=identity.channel)
+        if to is None or to.id == identity.id:
+            continue
+        text = texts.text(
+            "staff.address_failed",
+            admin.language,
+            handle=staff.handle,
+            channel=identity.channel,
+            error="gave_up",
+        )
+        uow.outbox.add(
+            channel=to.channel, identity_id=to.id, payload={"text": text}, now=now, kind="alert"
+        )
+
+
+async def _pass_on(
+    uow: UnitOfWork, now: datetime, row: Mapping[str, Any], skip: int | None = None
+) -> None:
     """The failed message goes to whoever is responsible for that survivor now."""
     survivor_id = row.get("survivor_id")
     payload = dict(row.get("payload") or {})
@@ -94,7 +130,7 @@ async def _pass_on(uow: UnitOfWork, now: datetime, row: Mapping[str, Any]) -> No
     taken_over = []
     for staff in await responsible_staff(uow, survivor, now):
         to = await staff_identity(uow, staff)
-        if to is None:
+        if to is None or to.id == skip:
             continue
         as_text = kind in TELEGRAM_ONLY and to.channel != "telegram"
         uow.outbox.add(

@@ -53,16 +53,19 @@ async def _reachable(uow: UnitOfWork, staff: Staff, now: datetime) -> bool:
     return is_available(staff, now) and await staff_identity(uow, staff) is not None
 
 
-async def staff_identity(uow: UnitOfWork, staff: Staff) -> Identity | None:
+async def staff_identity(
+    uow: UnitOfWork, staff: Staff, avoid: str | None = None
+) -> Identity | None:
     """Where to reach a staff member: their preferred working address on a channel this
-    process sends on (an address that failed for good is no longer "active")."""
+    process sends on (an address that failed for good is no longer "active"). `avoid`: a
+    channel to use only when they have no other (one that is out, for instance)."""
     enabled = uow.channels
     identities = [
         i
         for i in await uow.people.identities_of_staff(staff.id)
         if i.status == "active" and (enabled is None or i.channel in enabled)
     ]
-    identities.sort(key=lambda i: _preference(i.channel))
+    identities.sort(key=lambda i: (i.channel == avoid, _preference(i.channel)))
     return identities[0] if identities else None
 
 

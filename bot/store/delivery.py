@@ -6,7 +6,7 @@ Never commits: the delivery service owns the transaction. Lookups use the
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.store.models import OutboxItem
@@ -36,3 +36,17 @@ class DeliveryRecords:
             .limit(1)
         )
         return (await self.session.execute(stmt)).first() is not None
+
+
+async def outbox_figures(session: AsyncSession) -> list[tuple[str, str, int, int]]:
+    """(channel, status, rows, in-doubt re-sends) over the outbox rows kept (retention)."""
+    stmt = select(
+        OutboxItem.channel,
+        OutboxItem.status,
+        func.count(),
+        func.coalesce(func.sum(OutboxItem.doubt_resends), 0),
+    ).group_by(OutboxItem.channel, OutboxItem.status)
+    return [
+        (str(channel), str(status), int(rows), int(doubt))
+        for channel, status, rows, doubt in (await session.execute(stmt)).all()
+    ]

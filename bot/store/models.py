@@ -156,7 +156,10 @@ class OutboxItem(Base):
     """A durable send. Claimed atomically by the sender loop; never sent twice."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "status", "priority", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "priority", "next_attempt_at"),
+        Index("ix_outbox_identity_order", "identity_id", "id"),  # migration 0008_15a
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(16))
     identity_id: Mapped[int] = mapped_column(ForeignKey("identities.id"), index=True)
@@ -173,6 +176,15 @@ class OutboxItem(Base):
     last_error: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+    # Migration 0008_15a. The claim's holder (a sender's token): a lapsed lease cannot make a
+    # second sender's row ours again. `attempt_at`: written, and committed, just before the
+    # provider is called, cleared when the result is recorded; still set means the last
+    # attempt's outcome is unknown. `first_attempt_at` starts the retry window.
+    # `doubt_resends`: times re-sent without knowing whether the last attempt arrived.
+    claim_token: Mapped[str | None] = mapped_column(String(32))
+    attempt_at: Mapped[datetime | None]
+    first_attempt_at: Mapped[datetime | None]
+    doubt_resends: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class AuditEvent(Base):

@@ -11,10 +11,11 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Table, func, select, update
+from sqlalchemy import ColumnElement, CursorResult, Table, and_, exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from bot.store import pending
 from bot.store.crypto import Cipher
@@ -28,6 +29,21 @@ OUTBOX = cast(Table, OutboxItem.__table__)
 
 def _rowcount(result: object) -> int:
     return cast(CursorResult[Any], result).rowcount
+
+
+def _earlier_waiting(token: str) -> ColumnElement[bool]:
+    """An earlier row to the same address, of the same or a higher priority, that is waiting
+    (pending, perhaps for a retry) or held by another sender."""
+    earlier = aliased(OutboxItem)
+    return exists().where(
+        earlier.identity_id == OutboxItem.identity_id,
+        earlier.id < OutboxItem.id,
+        earlier.priority >= OutboxItem.priority,
+        or_(
+            earlier.status == "pending",
+            and_(earlier.status == "sending", earlier.claim_token != token),
+        ),
+    )
 
 
 class Inbox:
@@ -242,8 +258,13 @@ class Outbox:
         limit: int,
         channels: Sequence[str],
         min_priority: int | None = None,
+        token: str = "",
     ) -> list[OutboxItem]:
-        """Claim up to `limit` due rows, highest priority first, for this worker alone."""
+        """Claim up to `limit` due rows, highest priority first, for the sender holding `token`.
+
+        Order per address: a row is claimed only when no earlier row to the same address, of
+        the same or a higher priority, is still waiting (pending, perhaps for a retry) or held
+        by another sender. Urgent rows may overtake ordinary ones; nothing else overtakes."""
         conditions = [
             OutboxItem.status == "pending",
             OutboxItem.next_attempt_at <= now,
@@ -261,17 +282,84 @@ class Outbox:
             due = due.with_for_update(skip_locked=True)
         ids = list((await self.session.execute(due)).scalars())
         claimed: list[OutboxItem] = []
-        for item_id in ids:
+        for item_id in ids:  # in queue order, so a row's predecessors are claimed before it
             cas = (
                 update(OutboxItem)
-                .where(OutboxItem.id == item_id, OutboxItem.status == "pending")
-                .values(status="sending", claimed_until=now + lease)
+                .where(
+                    OutboxItem.id == item_id,
+                    OutboxItem.status == "pending",
+                    ~_earlier_waiting(token),
+                )
+                .values(status="sending", claimed_until=now + lease, claim_token=token or None)
+                .execution_options(synchronize_session=False)
             )
             if _rowcount(await self.session.execute(cas)) == 1:
                 item = await self.session.get(OutboxItem, item_id, populate_existing=True)
                 if item is not None:
                     claimed.append(item)
         return claimed
+
+    async def renew_claims(self, ids: Sequence[int], token: str, until: datetime) -> int:
+        """A live sender keeps what it holds: its leases are moved on."""
+        if not ids:
+            return 0
+        stmt = (
+            update(OutboxItem)
+            .where(
+                OutboxItem.id.in_(ids),
+                OutboxItem.status == "sending",
+                OutboxItem.claim_token == token,
+            )
+            .values(claimed_until=until)
+            .execution_options(synchronize_session=False)
+        )
+        return _rowcount(await self.session.execute(stmt))
+
+    async def give_back(self, ids: Sequence[int], token: str) -> int:
+        """Claimed rows this sender will not send now go back to the queue, as they were."""
+        stmt = (
+            update(OutboxItem)
+            .where(
+                OutboxItem.id.in_(ids),
+                OutboxItem.status == "sending",
+                OutboxItem.claim_token == token,
+            )
+            .values(status="pending", claimed_until=None, claim_token=None)
+            .execution_options(synchronize_session=False)
+        )
+        return _rowcount(await self.session.execute(stmt))
+
+    async def begin_attempt(
+        self, item_id: int, token: str, now: datetime, until: datetime, doubt: bool = False
+    ) -> bool:
+        """Write down that the provider is about to be called (committed before the call).
+        `doubt`: this is a re-send while an earlier attempt's outcome is unknown (counted).
+        False: this sender no longer holds the row, so it must not send it."""
+        stmt = (
+            update(OutboxItem)
+            .where(
+                OutboxItem.id == item_id,
+                OutboxItem.status == "sending",
+                OutboxItem.claim_token == token,
+            )
+            .values(
+                attempt_at=now,
+                claimed_until=until,
+                first_attempt_at=func.coalesce(OutboxItem.first_attempt_at, now),
+                doubt_resends=OutboxItem.doubt_resends + (1 if doubt else 0),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return _rowcount(await self.session.execute(stmt)) == 1
+
+    async def known_provider_ids(self, channel: str, ids: Sequence[str]) -> set[str]:
+        """Which of these provider ids already belong to an outbox row."""
+        if not ids:
+            return set()
+        stmt = select(OutboxItem.provider_id).where(
+            OutboxItem.channel == channel, OutboxItem.provider_id.in_(ids)
+        )
+        return {str(found) for found in (await self.session.execute(stmt)).scalars()}
 
     async def release_held(self, survivor_id: int, now: datetime) -> int:
         """The survivor wrote again: what was held while they could not talk goes out now."""
@@ -287,7 +375,7 @@ class Outbox:
         stmt = (
             update(OutboxItem)
             .where(OutboxItem.status == "sending", OutboxItem.claimed_until < now)
-            .values(status="pending", claimed_until=None)
+            .values(status="pending", claimed_until=None, claim_token=None)
         )
         return _rowcount(await self.session.execute(stmt))
 

@@ -1,4 +1,5 @@
-"""Harbour's HTTP side: a Starlette app with /healthz, to which channels add their webhooks.
+"""Harbour's HTTP side: a Starlette app with /healthz and /metrics, to which channels add
+their webhooks.
 
 Every request body is bounded before it is read in full, so an oversized body gets 413
 and never reaches a parser.
@@ -12,11 +13,12 @@ from collections.abc import Sequence
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.store.database import Database
+from bot.store.delivery import outbox_figures
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +94,32 @@ async def _too_large(scope: Scope, receive: Receive, send: Send) -> None:
     await JSONResponse({"error": "request body too large"}, status_code=413)(scope, receive, send)
 
 
+PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
+
+
+def metrics_text(figures: Sequence[tuple[str, str, int, int]]) -> str:
+    """Prometheus text: outbox rows by channel and status, and in-doubt re-sends by channel
+    (Telegram sends re-sent once because an earlier try's outcome was unknown: each may
+    have arrived twice). Counts only; over the rows kept (retention_outbox_days)."""
+    lines = [
+        "# HELP harbour_outbox_rows Outbox rows kept, by channel and status.",
+        "# TYPE harbour_outbox_rows gauge",
+    ]
+    doubt: dict[str, int] = {}
+    for channel, status, rows, resends in sorted(figures):
+        lines.append(f'harbour_outbox_rows{{channel="{channel}",status="{status}"}} {rows}')
+        doubt[channel] = doubt.get(channel, 0) + resends
+    lines += [
+        "# HELP harbour_outbox_in_doubt_resends Sends re-sent once without knowing whether the"
+        " earlier try arrived (possible duplicates), over the rows kept.",
+        "# TYPE harbour_outbox_in_doubt_resends gauge",
+    ]
+    lines += [
+        f'harbour_outbox_in_doubt_resends{{channel="{c}"}} {n}' for c, n in sorted(doubt.items())
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def create_app(
     db: Database, routes: Sequence[BaseRoute] = (), max_body_bytes: int = 65536
 ) -> ASGIApp:
@@ -104,5 +132,20 @@ def create_app(
             return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
         return JSONResponse({"status": "ok"})
 
-    app = Starlette(routes=[Route("/healthz", healthz, methods=["GET"]), *routes])
+    async def metrics(_request: Request) -> Response:
+        try:
+            async with db.sessions() as session:
+                figures = await outbox_figures(session)
+        except Exception as exc:
+            log.warning("metrics: database unavailable (%s)", type(exc).__name__)
+            return PlainTextResponse("database unavailable\n", status_code=503)
+        return PlainTextResponse(metrics_text(figures), media_type=PROMETHEUS_TEXT)
+
+    app = Starlette(
+        routes=[
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/metrics", metrics, methods=["GET"]),
+            *routes,
+        ]
+    )
     return BodyLimit(ContentTypes(app), max_body_bytes)

@@ -62,3 +62,31 @@ async def test_oversized_bodies_get_413_declared_or_streamed(settings: Settings)
         assert missing.status_code == 404
     finally:
         await db.close()
+
+
+async def test_metrics_count_outbox_rows_and_in_doubt_resends(settings: Settings) -> None:
+    from datetime import UTC, datetime
+
+    from bot.store.models import OutboxItem
+    from bot.store.uow import UnitOfWork
+
+    db, cipher = await open_store(settings)
+    try:
+        async with UnitOfWork(db, cipher) as uow:
+            now = datetime.now(UTC)
+            identity = await uow.people.add_identity("telegram", "42", now)
+            await uow.session.flush()
+            row = uow.outbox.add(
+                channel="telegram", identity_id=identity.id, payload={"text": "hi"}, now=now
+            )
+            await uow.session.flush()
+            row.status, row.doubt_resends = "sent", 1
+            assert isinstance(row, OutboxItem)
+        async with client(create_app(db)) as http:
+            response = await http.get("/metrics")
+        assert response.status_code == 200
+        assert 'harbour_outbox_rows{channel="telegram",status="sent"} 1' in response.text
+        assert 'harbour_outbox_in_doubt_resends{channel="telegram"} 1' in response.text
+        assert "hi" not in response.text.split()
+    finally:
+        await db.close()

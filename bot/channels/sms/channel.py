@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from starlette.routing import Route
@@ -152,6 +153,14 @@ class SmsChannel:
         if self._client is None:  # made on first use: it needs the running event loop
             self._client = self._make_client()
         return await self.outbound.send(self._client.messages, message.address, message.text, media)
+
+    async def find_sent(self, message: OutboundMessage, since: datetime) -> list[str] | None:
+        """An attempt whose outcome is unknown: is it on Twilio's side? (SentLookup)"""
+        if self._client is None:
+            self._client = self._make_client()
+        return await self.outbound.find_sent(
+            self._client.messages, message.address, message.text, since
+        )
 
     def _make_client(self) -> Client:
         return make_client(

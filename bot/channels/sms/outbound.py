@@ -100,7 +100,9 @@ class TwilioSender:
             self._remember(digest, started)
             log.warning("an SMS send timed out; reconciling before any resend")
             settled = await self._reconcile(api, to, digest)
-            return settled or SendResult(status="retry", error="timeout")
+            # Not listed yet is not proof it never will be: the outbox keeps the attempt in
+            # doubt and looks again (find_sent) before anything is re-sent.
+            return settled or SendResult(status="retry", error="timeout", in_doubt=True)
         except (aiohttp.ClientError, OSError) as exc:
             return SendResult(status="retry", error=f"connection:{type(exc).__name__}")
         return self._sent(digest, str(created.sid))
@@ -142,6 +144,34 @@ class TwilioSender:
             return None
         log.info("a timed-out SMS send had gone through; recorded without resending")
         return self._sent(digest, sid)
+
+    async def find_sent(
+        self, api: MessagesApi, to: str, body: str, since: datetime
+    ) -> list[str] | None:
+        """Sids of messages from our number to `to` with this body, created since `since`
+        (less the clock skew), oldest first; None when Twilio could not be asked. The outbox
+        leaves out sids other rows already own, so an earlier identical text is not ours."""
+        try:
+            async with asyncio.timeout(self.timeout + 1.0):
+                listed = await api.list_async(to=to, limit=RECONCILE_PAGE, page_size=RECONCILE_PAGE)
+        except (TwilioRestException, TimeoutError, aiohttp.ClientError, OSError) as exc:
+            log.warning("could not list messages to settle a send (%s)", type(exc).__name__)
+            return None
+        digest, found = self.digest(to, body), []
+        earliest = since - CLOCK_SKEW
+        for message in sorted(listed, key=lambda m: _created(m) or earliest):
+            sid = str(getattr(message, "sid", "") or "")
+            created = _created(message)
+            if not sid or created is None or created < earliest:
+                continue
+            if not str(getattr(message, "direction", "outbound")).startswith("outbound"):
+                continue
+            if str(getattr(message, "from_", self.sender)) != self.sender:
+                continue
+            body_there = str(getattr(message, "body", "") or "")
+            if hmac.compare_digest(self.digest(to, body_there), digest):
+                found.append(sid)
+        return found
 
     def _find(self, listed: Iterable[Any], to: str, digest: str, since: datetime) -> str | None:
         for message in sorted(listed, key=lambda m: _created(m) or since):

@@ -42,9 +42,12 @@ Mode = Literal["polling", "webhook"]
 # Enough connections for the outbox to send to many chats at once without queueing in the
 # pool (queued requests would leave together and break Telegram's per-chat limit).
 SEND_POOL = 128
+SEND_READ_TIMEOUT = 60.0
 
 
-def build_bot(token: str, api_url: str) -> RawUpdatesBot:
+def build_bot(
+    token: str, api_url: str, send_read_timeout: float = SEND_READ_TIMEOUT
+) -> RawUpdatesBot:
     """A Bot for `api_url` (e.g. https://api.telegram.org or http://127.0.0.1:8081)."""
     # PTB 22 warns whenever it builds a RetryAfter unless time periods are timedeltas, the
     # behaviour its next major version makes the default. Opt in (unless set otherwise).
@@ -52,7 +55,9 @@ def build_bot(token: str, api_url: str) -> RawUpdatesBot:
     sending = HTTPXRequest(
         connection_pool_size=SEND_POOL,
         connect_timeout=5.0,
-        read_timeout=15.0,
+        # A slow answer is waited for: giving up on a request Telegram is still carrying out
+        # leaves its outcome in doubt, and Telegram cannot be asked afterwards.
+        read_timeout=send_read_timeout,
         write_timeout=15.0,
         pool_timeout=30.0,
     )

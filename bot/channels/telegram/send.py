@@ -22,6 +22,7 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
+import httpx
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters
 from telegram.error import (
     BadRequest,
@@ -76,7 +77,10 @@ def result_for(error: TelegramError) -> SendResult:
             return SendResult("failed", error="chat_not_found", permanent="invalid")
         return SendResult("failed", error="bad_request")
     if isinstance(error, TimedOut):
-        return SendResult("retry", error="timeout")
+        if isinstance(error.__cause__, httpx.ConnectTimeout | httpx.PoolTimeout):
+            return SendResult("retry", error="timeout")  # never left us: nothing to doubt
+        # The request went out and no answer came: Telegram may have sent it.
+        return SendResult("retry", error="timeout", in_doubt=True)
     if isinstance(error, NetworkError):
         return SendResult("retry", error="server_error")  # 5xx and connection problems
     return SendResult("retry", error="telegram_error")
