@@ -134,7 +134,9 @@ async def test_deactivation_moves_cases_explicitly(settings: Settings) -> None:
         await say(harbour, "staff:duty1", f"/case {first}")
         assert "not possible" not in last(sent.to("staff:duty1"))
         await say(harbour, "staff:duty1", f"#{first} the duty team here")
-        assert [m.text for m in sent.to("s1") if m.kind == "reply"][-1] == "Duty1: the duty team here"
+        assert [m.text for m in sent.to("s1") if m.kind == "reply"][
+            -1
+        ] == "Duty1: the duty team here"
     finally:
         await harbour.close()
 

@@ -1,0 +1,109 @@
+"""Console pages over HTTP: caseload, case timeline (originals, language, marked machine
+translation), reply through the relay, quick replies, notes, appointments, alerts with ACK,
+the duty view, and the one access policy (403 for another advocate's case)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bot.settings import Settings
+from bot.store.console_models import CaseNote
+from bot.store.escalation_models import Escalation
+from bot.store.models import AuditEvent
+from bot.store.uow import UnitOfWork
+from tests.harness import add_advocate, enrol, onboard, say
+from tests.integration.console_harness import site
+
+
+async def audit_actions(s) -> list[str]:  # type: ignore[no-untyped-def]
+    async with UnitOfWork(s.harbour.db, s.harbour.cipher) as uow:
+        return list((await uow.session.execute(select(AuditEvent.action))).scalars())
+
+
+async def test_caseload_case_reply_note_and_refusal(settings: Settings) -> None:
+    async with site(settings) as s:
+        amira = await add_advocate(s.harbour, "amira")
+        await add_advocate(s.harbour, "bo")
+        case = await enrol(s.harbour, "s1", amira, language="pl")
+        other = await enrol(s.harbour, "s2", None)
+        await onboard(s.harbour, "s1")
+        await say(s.harbour, "s1", "Dzień dobry, potrzebuję pomocy z mieszkaniem")
+        await s.set_password("amira")
+        await s.sign_in("amira")
+        caseload = await s.client.get("/?sort=code")
+        assert case in caseload.text and other not in caseload.text
+        page = await s.client.get(f"/case/{case}")
+        assert page.status_code == 200 and "mieszkaniem" in page.text
+        assert 'dir="auto"' in page.text and page.headers["cache-control"] == "no-store"
+        reply = await s.post(f"/case/{case}/reply", {"text": "Hello, I can help"}, f"/case/{case}")
+        assert reply.status_code == 303
+        await s.harbour.drain()
+        assert any("Hello, I can help" in m.text for m in s.sent.to("s1"))
+        quick = await s.post(f"/case/{case}/quick", {"name": "call_tomorrow"}, f"/case/{case}")
+        assert quick.status_code == 303
+        await s.harbour.drain()
+        assert s.sent.to("s1")[-1].text == "Amira: Zadzwonię do Ciebie jutro."
+        page = await s.client.get(f"/case/{case}")
+        assert "quick reply" in page.text
+        note = await s.post(f"/case/{case}/notes", {"note": "Prefers calls after 6pm"}, "/")
+        assert note.status_code == 303
+        await s.harbour.drain()
+        assert not any("6pm" in m.text for m in s.sent.sent)
+        page = await s.client.get(f"/case/{case}")
+        assert "Prefers calls after 6pm" in page.text
+        async with UnitOfWork(s.harbour.db, s.harbour.cipher) as uow:
+            stored = (await uow.session.execute(select(CaseNote))).scalar_one()
+            assert b"6pm" not in stored.body_enc
+        actions = await audit_actions(s)
+        assert actions.count("case.read") >= 2 and "case.notes_read" in actions
+        refused = await s.client.get(f"/case/{other}")
+        assert refused.status_code == 403
+        unknown = await s.client.get("/case/NOPE12")
+        assert unknown.status_code == 403
+        await s.post("/logout", {})
+        await s.set_password("bo")
+        await s.sign_in("bo")
+        assert (await s.client.get(f"/case/{case}")).status_code == 403
+        assert (await s.post(f"/case/{case}/reply", {"text": "hi"}, "/")).status_code == 403
+
+
+async def test_alerts_page_ack_and_appointments(settings: Settings) -> None:
+    async with site(settings) as s:
+        amira = await add_advocate(s.harbour, "amira")
+        await add_advocate(s.harbour, "duty1", role="duty")
+        case = await enrol(s.harbour, "s1", amira)
+        await onboard(s.harbour, "s1")
+        await say(s.harbour, "s1", "HELP NOW he is here and he hit me")
+        await s.set_password("amira")
+        await s.sign_in("amira")
+        async with UnitOfWork(s.harbour.db, s.harbour.cipher) as uow:
+            escalation = (await uow.session.execute(select(Escalation))).scalars().first()
+            assert escalation is not None
+            code = escalation.code
+        alerts = await s.client.get("/alerts")
+        assert code in alerts.text and 'hx-get="/alerts/table"' in alerts.text
+        table = await s.client.get("/alerts/table")
+        assert code in table.text and "<html" not in table.text
+        acked = await s.post(f"/alerts/{code}/ack", {}, "/alerts")
+        assert acked.status_code == 303
+        async with UnitOfWork(s.harbour.db, s.harbour.cipher) as uow:
+            row = (await uow.session.execute(select(Escalation))).scalars().first()
+            assert row is not None and row.status == "acknowledged"
+        day = s.harbour.clock.now().date().toordinal() + 10
+        from datetime import date
+
+        when = date.fromordinal(day).isoformat()
+        added = await s.post(
+            f"/case/{case}/appointments",
+            {"day": when, "time": "10:30", "kind": "solicitor", "place": "High St"},
+            f"/case/{case}",
+        )
+        assert added.status_code == 303
+        page = await s.client.get(f"/case/{case}")
+        assert "solicitor" in page.text and "High St" in page.text
+        assert (await s.client.get("/duty")).status_code == 403  # advocates have no duty view
+        await s.post("/logout", {})
+        await s.set_password("duty1")
+        await s.sign_in("duty1")
+        duty = await s.client.get("/duty")
+        assert duty.status_code == 200 and "On call now" in duty.text
