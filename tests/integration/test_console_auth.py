@@ -130,3 +130,9 @@ async def test_bad_bodies_get_400_or_413_never_500(settings: Settings, body: byt
             "/login", content=body, headers={"content-type": "application/x-www-form-urlencoded"}
         )
         assert response.status_code in (400, 403, 413)
+
+
+async def test_htmx_polling_after_the_session_ended_goes_to_sign_in(settings: Settings) -> None:
+    async with site(settings) as s:
+        response = await s.client.get("/alerts/table", headers={"HX-Request": "true"})
+        assert response.status_code == 200 and response.headers["hx-redirect"] == "/login"

@@ -105,6 +105,8 @@ def signed_in(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
             )
             if signed is None or signed.session.verified_at is None:
                 response = redirect(request, "/login")
+                if request.headers.get("HX-Request"):  # htmx polling: leave the whole page
+                    response = Response(status_code=200, headers={"HX-Redirect": "/login"})
             elif request.method == "POST" and not csrf.valid(
                 console.cipher, signed.token, form.get(csrf.FIELD)
             ):

@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select
 
 from bot.settings import Settings
 from bot.store.console_models import ConsoleSession, LoginFailure
@@ -75,15 +75,6 @@ async def find(
 async def end(uow: UnitOfWork, signed: Signed, now: datetime) -> None:
     signed.session.revoked_at = now
     uow.audit.record(f"staff:{signed.staff.handle}", "console.sign_out", now)
-
-
-async def end_all(uow: UnitOfWork, staff_id: int, now: datetime) -> None:
-    """Revoke every session of a staff member (deactivation does this by being checked)."""
-    await uow.session.execute(
-        update(ConsoleSession)
-        .where(ConsoleSession.staff_id == staff_id, ConsoleSession.revoked_at.is_(None))
-        .values(revoked_at=now)
-    )
 
 
 # -- lockout ---------------------------------------------------------------------------------

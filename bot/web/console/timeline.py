@@ -44,7 +44,11 @@ class Timeline:
 
 
 async def load(
-    uow: UnitOfWork, survivor_id: int, reader_language: str, before: int | None = None
+    uow: UnitOfWork,
+    survivor_id: int,
+    reader_language: str,
+    before: int | None = None,
+    survivor_language: str | None = None,
 ) -> Timeline:
     stmt = select(Message).where(Message.survivor_id == survivor_id)
     if before is not None:
@@ -60,7 +64,10 @@ async def load(
     entries: list[Entry] = []
     for message in rows:
         body = uow.cipher.decrypt_text(message.body_enc, BODY) if message.body_enc else ""
-        entries.append(_entry(message, body, outbox.get(message.created_at, []), reader_language))
+        entry = _entry(message, body, outbox.get(message.created_at, []), reader_language)
+        if entry.who == "survivor" and entry.language is None:
+            entry.language = survivor_language  # what they chose; the relay had not detected
+        entries.append(entry)
     notices = [
         Entry(-item_id, at, "notice", str(p.get("text", "")))
         for at, items in outbox.items()

@@ -61,7 +61,7 @@ async def _case(request: Request, current: Page) -> Response:
     before = request.query_params.get("before", "")
     line = await timeline.load(
         current.uow, survivor.id, current.staff.language,
-        int(before) if before.isdigit() else None,
+        int(before) if before.isdigit() else None, survivor.language,
     )  # fmt: skip
     current.uow.audit.record(
         f"staff:{current.staff.handle}", "case.read", current.now, survivor_id=survivor.id,
