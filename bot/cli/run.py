@@ -55,12 +55,12 @@ async def serve(settings: Settings, *, chat: bool) -> int:
     )
     server = uvicorn.Server(config)
     console = console_server(settings, harbour)
-    if console is not None and settings.local_mode:
-        await demo_password(harbour)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    if console is not None and settings.local_mode:
+        await demo_password(harbour)  # after the handlers: Ctrl-C now still exits cleanly
     await harbour.start_background()
     for runtime in runtimes:
         await runtime.start(harbour.inbound)
