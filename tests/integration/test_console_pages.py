@@ -107,3 +107,43 @@ async def test_alerts_page_ack_and_appointments(settings: Settings) -> None:
         await s.sign_in("duty1")
         duty = await s.client.get("/duty")
         assert duty.status_code == 200 and "On call now" in duty.text
+
+
+async def test_erasure_removes_case_notes_and_moving_or_cancelling_appointments(
+    settings: Settings,
+) -> None:
+    from datetime import timedelta
+
+    from bot.privacy.erasure import erase
+    from bot.store.models import Appointment
+
+    async with site(settings) as s:
+        amira = await add_advocate(s.harbour, "amira")
+        case = await enrol(s.harbour, "s1", amira)
+        await onboard(s.harbour, "s1")
+        await s.set_password("amira")
+        await s.sign_in("amira")
+        day = (s.harbour.clock.now() + timedelta(days=10)).date().isoformat()
+        later = (s.harbour.clock.now() + timedelta(days=12)).date().isoformat()
+        await s.post(f"/case/{case}/appointments", {"day": day, "time": "10:30", "kind": "gp"}, "/")
+        async with UnitOfWork(s.harbour.db, s.harbour.cipher) as uow:
+            appointment = (await uow.session.execute(select(Appointment))).scalar_one()
+            ident = appointment.id
+        moved = await s.post(
+            f"/case/{case}/appointments/{ident}/move", {"day": later, "time": "11:00"}, "/"
+        )
+        assert moved.status_code == 303
+        cancelled = await s.post(f"/case/{case}/appointments/{ident}/cancel", {}, "/")
+        assert cancelled.status_code == 303
+        async with UnitOfWork(s.harbour.db, s.harbour.cipher) as uow:
+            appointment = (await uow.session.execute(select(Appointment))).scalar_one()
+            assert appointment.status == "cancelled"
+            assert appointment.starts_at.date().isoformat() == later
+        await s.post(f"/case/{case}/notes", {"note": "a note to be erased"}, "/")
+        async with UnitOfWork(s.harbour.db, s.harbour.cipher) as uow:
+            survivor = await uow.people.survivor_by_code(case)
+            assert survivor is not None
+            await erase(uow, s.harbour.clock.now(), survivor, actor="cli:root")
+        async with UnitOfWork(s.harbour.db, s.harbour.cipher) as uow:
+            assert (await uow.session.execute(select(CaseNote))).first() is None
+        assert (await s.client.get(f"/case/{case}")).status_code == 403
