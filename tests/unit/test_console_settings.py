@@ -19,6 +19,6 @@ def test_defaults() -> None:
 
 def test_secure_cookies_are_off_only_in_local_mode_on_loopback() -> None:
     assert not settings().console_secure_cookies
-    assert settings(console_host="0.0.0.0").console_secure_cookies  # noqa: S104
+    assert settings(console_host="0.0.0.0").console_secure_cookies
     telegram = settings(telegram_token=SecretStr("123:abc"))
     assert telegram.console_secure_cookies
