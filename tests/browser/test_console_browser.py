@@ -13,22 +13,31 @@ from pathlib import Path
 from playwright.async_api import async_playwright
 from pydantic import SecretStr
 
+from bot.bootstrap import build
 from bot.settings import load_settings
 from bot.staff import credentials
 from bot.store.uow import UnitOfWork
 from bot.web.console.app import create_console_app
-from tests.browser.conftest import FLAGS
+from tests.browser.conftest import ARTEFACTS, FLAGS
 from tests.browser.console_site import accessible, free_port, serve
 from tests.fakes.telegram_api import FakeTelegram
 from tests.integration.console_harness import PASSWORD, console_for
 from tests.integration.telegram_harness import (
     add_telegram_staff,
+    channel_for,
     enrol_on_telegram,
-    start_harbour,
     stop_harbour,
     texts_to,
     wait_for,
 )
+
+
+class Mirror:
+    """A translator that always answers (the words reversed, marked with the target)."""
+
+    async def translate(self, text: str, source: str | None, target: str) -> str | None:
+        return f"[{target}] " + " ".join(reversed(text.split()))
+
 
 ARABIC = "مرحبا، أحتاج إلى مساعدة في السكن"
 AR_CHAT, PL_CHAT, BO_CHAT = 9_100_001, 9_100_002, 9_100_003
@@ -42,7 +51,8 @@ async def test_console_in_a_real_browser(chromium: str, tmp_path: Path) -> None:
         console_lockout_failures=3,
     )
     async with FakeTelegram(per_chat_limit=1000) as fake:
-        harbour, channel = await start_harbour(settings, fake)
+        channel = channel_for(fake)
+        harbour = await build(settings, {"telegram": channel}, pacers={}, translator=Mirror())
         server = None
         try:
             amira = await add_telegram_staff(harbour, 7_000_001, "amira")
@@ -58,8 +68,19 @@ async def test_console_in_a_real_browser(chromium: str, tmp_path: Path) -> None:
                     await credentials.set_password(uow, staff, PASSWORD, now)
             await harbour.start_background()
             await channel.start(harbour.inbound)
+            # The Arabic survivor says it is safe to talk, agrees, then writes to amira: the
+            # message is relayed with its (fake) machine translation.
+            steps = (
+                lambda: fake.updates.text(AR_CHAT, "مرحبا"),
+                lambda: fake.updates.callback_query(AR_CHAT, "safe"),
+                lambda: fake.updates.callback_query(AR_CHAT, "agree"),
+            )
+            for step in steps:  # each answers a keyboard the bot has just sent
+                before = len(texts_to(fake, AR_CHAT))
+                fake.push_update(step())
+                await wait_for(lambda before=before: len(texts_to(fake, AR_CHAT)) > before)
             fake.push_update(fake.updates.text(AR_CHAT, ARABIC))
-            await wait_for(lambda: len(texts_to(fake, AR_CHAT)) >= 1)
+            await wait_for(lambda: any(ARABIC in t for t in texts_to(fake, 7_000_001)))
             async with UnitOfWork(harbour.db, harbour.cipher) as uow:
                 survivor = await uow.people.survivor_by_code(ar_case)
                 assert survivor is not None and harbour.escalations is not None
@@ -101,6 +122,9 @@ async def test_console_in_a_real_browser(chromium: str, tmp_path: Path) -> None:
                 body = page.locator("p.body", has_text=ARABIC).first
                 direction = await body.evaluate("e => getComputedStyle(e).direction")
                 assert direction == "rtl"
+                assert await page.locator("text=Machine translation (en)").count() >= 1
+                timeline = page.locator("section.timeline")
+                await timeline.screenshot(path=str(ARTEFACTS / "03-case-timeline.png"))
                 await accessible(page, "03-case-arabic")
 
                 # a reply reaches the fake Telegram
@@ -109,7 +133,9 @@ async def test_console_in_a_real_browser(chromium: str, tmp_path: Path) -> None:
                 await page.click("form.reply button")
                 await page.wait_for_selector(".notice")
                 await wait_for(lambda: len(texts_to(fake, AR_CHAT)) > before)
-                assert "I will help you with housing" in texts_to(fake, AR_CHAT)[-1]
+                # through the same relay as chat: translated (by the fake) and marked "Amira"
+                last = texts_to(fake, AR_CHAT)[-1]
+                assert "[ar] housing with you help will I" in last and "Amira" in last
 
                 # a quick reply to the Polish survivor: the reviewed Polish, no MT mark
                 await page.goto(f"{base}/case/{pl_case}")

@@ -147,3 +147,36 @@ async def test_erasure_removes_case_notes_and_moving_or_cancelling_appointments(
         async with UnitOfWork(s.harbour.db, s.harbour.cipher) as uow:
             assert (await uow.session.execute(select(CaseNote))).first() is None
         assert (await s.client.get(f"/case/{case}")).status_code == 403
+
+
+class Dictionary:
+    """A translator that always answers: the text, marked, in the target language."""
+
+    async def translate(self, text: str, source: str | None, target: str) -> str | None:
+        return f"[{target}] {text[::-1]}"
+
+
+async def test_the_timeline_marks_machine_translation(settings: Settings) -> None:
+    import httpx
+
+    from bot.web.console.app import create_console_app
+    from tests.harness import start
+    from tests.integration.console_harness import Site, console_for
+
+    harbour, sent = await start(settings, translator=Dictionary())
+    console = console_for(harbour)
+    transport = httpx.ASGITransport(app=create_console_app(console))
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+        s = Site(harbour, sent, console, client)
+        try:
+            case = await enrol(harbour, "s1", await add_advocate(harbour, "amira"), "pl")
+            await onboard(harbour, "s1")
+            await say(harbour, "s1", "Potrzebuję pomocy z mieszkaniem")
+            await s.set_password("amira")
+            await s.sign_in("amira")
+            page = await s.client.get(f"/case/{case}")
+            assert "Machine translation (en), may be wrong" in page.text
+            assert "[en] " + "Potrzebuję pomocy z mieszkaniem"[::-1] in page.text
+            assert page.text.index("Potrzebuję pomocy") < page.text.index("Machine translation")
+        finally:
+            await harbour.close()

@@ -35,6 +35,7 @@ class Entry:
     quick_reply: str | None = None
     author: str | None = None
     channel: str = ""
+    empty: bool = False  # nothing written: the text is a description, in English
 
 
 @dataclass
@@ -107,6 +108,10 @@ def _entry(
     entry = Entry(message.id, message.created_at, "harbour", body, channel=message.channel)
     if message.direction == "in":
         entry.who = "survivor"
+        if not body:  # a button press carries no words
+            entry.text = "(pressed a button)" if message.navigation else "(no text)"
+            entry.empty = True
+            return entry
         relays = [p for _, kind, p in queued if kind == "relay" and p.get("original") == body]
         mine = [p for p in relays if p.get("staff_language") == reader] or relays
         if mine:
