@@ -52,6 +52,15 @@ def console_server(settings: Settings, harbour: Harbour) -> uvicorn.Server | Non
     return uvicorn.Server(config)
 
 
+async def serve_console(server: uvicorn.Server) -> None:
+    """Serve until told to stop. A bind that fails (the port is taken) ends this task with a
+    logged error instead of uvicorn's SystemExit, so `harbour run` stops cleanly."""
+    try:
+        await server.serve()
+    except SystemExit:
+        return  # uvicorn logged why; bot/cli/run.py reports it and exits 1
+
+
 async def demo_password(harbour: Harbour, out: TextIO = sys.stdout) -> str | None:
     """Local mode: give the demo advocate a console password if they have none, and print
     it this once. Returns the password when one was made."""

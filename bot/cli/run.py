@@ -14,7 +14,7 @@ import uvicorn
 from bot.bootstrap import build
 from bot.channels import configured_channels
 from bot.channels.local import LocalChannel
-from bot.cli.console_setup import console_server, demo_password
+from bot.cli.console_setup import console_server, demo_password, serve_console
 from bot.cli.localchat import TerminalChat
 from bot.ports import Channel, ChannelRuntime
 from bot.settings import Settings
@@ -65,7 +65,7 @@ async def serve(settings: Settings, *, chat: bool) -> int:
     for runtime in runtimes:
         await runtime.start(harbour.inbound)
     server_task = asyncio.create_task(server.serve())
-    console_task = asyncio.create_task(console.serve()) if console is not None else None
+    console_task = asyncio.create_task(serve_console(console)) if console is not None else None
     log.info(
         "Harbour is running on http://%s:%d (%s)",
         settings.http_host,
@@ -75,6 +75,8 @@ async def serve(settings: Settings, *, chat: bool) -> int:
     if console is not None:
         log.info("the console is on http://%s:%d", settings.console_host, settings.console_port)
     waiters = [asyncio.create_task(stop.wait()), server_task]
+    if console_task is not None:
+        waiters.append(console_task)  # a console that could not start stops the service
     if terminal is not None:
         waiters.append(asyncio.create_task(terminal.run(harbour)))
     try:

@@ -189,7 +189,22 @@ async def test_console_in_a_real_browser(chromium: str, tmp_path: Path) -> None:
                 await other.fill("#password", PASSWORD)
                 await other.click("button[type=submit]")
                 await other.wait_for_selector("text=Too many failed attempts")
-                await other.screenshot(path=str(tmp_path / "lockout.png"))
+                await other.screenshot(path=str(ARTEFACTS / "07-lockout.png"))
+
+                # with the CSP enforced: htmx loads and polls the alerts, and nothing breaks it
+                strict = await browser.new_context()
+                live = await strict.new_page()
+                errors: list[str] = []
+                live.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+                await live.goto(f"{base}/login")
+                await live.fill("#username", "amira")
+                await live.fill("#password", PASSWORD)
+                await live.click("button[type=submit]")
+                await live.wait_for_url(f"{base}/")
+                await live.goto(f"{base}/alerts")
+                async with live.expect_request(lambda r: "/alerts/table" in r.url, timeout=12_000):
+                    pass
+                assert not [e for e in errors if "Content Security Policy" in e], errors
                 await browser.close()
         finally:
             if server is not None:

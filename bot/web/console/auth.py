@@ -23,6 +23,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bot.staff import credentials
+from bot.store.models import Staff
 from bot.store.uow import UnitOfWork
 from bot.web.console import csrf, sessions
 from bot.web.console.context import Console
@@ -45,7 +46,7 @@ class Page:
     form: dict[str, str] = field(default_factory=dict)
 
     @property
-    def staff(self):  # type: ignore[no-untyped-def]
+    def staff(self) -> Staff:
         return self.signed.staff
 
     @property
