@@ -136,3 +136,20 @@ async def test_htmx_polling_after_the_session_ended_goes_to_sign_in(settings: Se
     async with site(settings) as s:
         response = await s.client.get("/alerts/table", headers={"HX-Request": "true"})
         assert response.status_code == 200 and response.headers["hx-redirect"] == "/login"
+
+
+async def test_odd_requests_get_clear_answers(settings: Settings) -> None:
+    async with site(settings) as s:
+        await add_advocate(s.harbour, "amira")
+        await s.set_password("amira")
+        await s.sign_in("amira")
+        token = await s.csrf("/")
+        assert (await s.client.get("/nowhere")).status_code == 404
+        assert (await s.client.get("/logout")).status_code == 405
+        assert (await s.client.get("/case/X?before=99999999999999999999")).status_code == 403
+        huge = "/case/X/appointments/99999999999999999999/cancel"
+        assert (await s.client.post(huge, data={"csrf": token})).status_code == 403
+        as_json = await s.client.post("/case/X/reply", json={"text": "hi", "csrf": token})
+        assert as_json.status_code == 400
+        assert (await s.client.get("/?sort=nonsense")).status_code == 200
+        assert (await s.client.post("/alerts/EZZZZ/ack", data={"csrf": token})).status_code == 403

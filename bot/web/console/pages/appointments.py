@@ -65,18 +65,22 @@ async def _add(request: Request, current: Page) -> Response:
     return await run_command(request, current, code, "appt", [code, day, at, kind, *place])
 
 
+def _ident(request: Request) -> str:
+    """The appointment id as the chat command takes it ("0", unknown, if it cannot be one)."""
+    ident = int(request.path_params["ident"])
+    return str(ident) if ident < 2**31 else "0"
+
+
 async def _move(request: Request, current: Page) -> Response:
     code, form = _code(request), current.form
-    ident = str(request.path_params["ident"])
+    ident = _ident(request)
     return await run_command(
         request, current, code, "move", [ident, form.get("day", ""), form.get("time", "")]
     )
 
 
 async def _cancel(request: Request, current: Page) -> Response:
-    return await run_command(
-        request, current, _code(request), "cancel", [str(request.path_params["ident"])]
-    )
+    return await run_command(request, current, _code(request), "cancel", [_ident(request)])
 
 
 def routes() -> list[Route]:

@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from bot.staff.access import Action
 from bot.staff.case_access import case_access
 from bot.staff.commands import REPLY_TO_CASE
 from bot.store.models import Survivor
@@ -43,13 +44,20 @@ def refused(request: Request, current: Page, attempted: str, survivor: Survivor 
     )
 
 
-async def permitted(current: Page, code: str, action: str) -> Survivor | None:
+async def permitted(current: Page, code: str, action: Action) -> Survivor | None:
+    """The survivor with this case code if the one access policy lets this staff member do
+    `action` on it now; None for an unknown case and a refused one alike."""
     survivor = await current.uow.people.survivor_by_code(code.upper()[:16])
     if survivor is None:
         return None
-    if not await case_access(current.uow, current.staff, survivor, action, current.now):  # type: ignore[arg-type]
+    if not await case_access(current.uow, current.staff, survivor, action, current.now):
         return None
     return survivor
+
+
+def _message_id(raw: str) -> int | None:
+    """?before=ID for older messages: a plain id that fits the column, else the newest."""
+    return int(raw) if raw.isdigit() and len(raw) <= 9 else None
 
 
 async def _case(request: Request, current: Page) -> Response:
@@ -61,7 +69,7 @@ async def _case(request: Request, current: Page) -> Response:
     before = request.query_params.get("before", "")
     line = await timeline.load(
         current.uow, survivor.id, current.staff.language,
-        int(before) if before.isdigit() else None, survivor.language,
+        _message_id(before), survivor.language,
     )  # fmt: skip
     current.uow.audit.record(
         f"staff:{current.staff.handle}", "case.read", current.now, survivor_id=survivor.id,
