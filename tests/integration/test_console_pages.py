@@ -180,3 +180,24 @@ async def test_the_timeline_marks_machine_translation(settings: Settings) -> Non
             assert page.text.index("Potrzebuję pomocy") < page.text.index("Machine translation")
         finally:
             await harbour.close()
+
+
+async def test_another_capability_can_add_a_case_panel(settings: Settings) -> None:
+    from jinja2 import ChoiceLoader, DictLoader
+
+    from bot.web.console.context import CasePanel
+
+    async with site(settings) as s:
+        extra = DictLoader({"panels/plan.html": "<section><p>{{ data.steps }}</p></section>"})
+        s.console.env.loader = ChoiceLoader([s.console.env.loader, extra])  # type: ignore[list-item]
+
+        async def load(view):  # type: ignore[no-untyped-def]
+            return {"steps": f"3 steps for {view.survivor.case_code}"}
+
+        s.console.panels.append(CasePanel("plan", "panels/plan.html", load))
+        case = await enrol(s.harbour, "s1", await add_advocate(s.harbour, "amira"))
+        await s.set_password("amira")
+        await s.sign_in("amira")
+        page = await s.client.get(f"/case/{case}")
+        assert f"3 steps for {case}" in page.text
+        assert page.text.index("Case notes") < page.text.index("3 steps")

@@ -12,7 +12,7 @@ from starlette.types import ASGIApp
 
 from bot.web.app import BodyLimit
 from bot.web.console import auth
-from bot.web.console.context import STATIC, Console
+from bot.web.console.context import STATIC, CasePanel, Console
 from bot.web.console.headers import SecurityHeaders
 from bot.web.console.pages import alerts, appointments, case, caseload, duty, notes, quick
 from bot.web.console.render import error
@@ -20,14 +20,10 @@ from bot.web.console.render import error
 MAX_BODY = 64 * 1024
 
 
-def default_panels(console: Console) -> None:
-    """The case page's panels, in order. Another capability appends its own."""
-    console.panels += [
-        appointments.PANEL,
-        appointments.CARE_PANEL,
-        quick.PANEL,
-        notes.PANEL,
-    ]
+def default_panels() -> list[CasePanel]:
+    """The case page's own panels, in order; panels other capabilities put in
+    `console.panels` (the support plan, say) come after them."""
+    return [appointments.PANEL, appointments.CARE_PANEL, quick.PANEL, notes.PANEL]
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:
@@ -43,8 +39,8 @@ async def _failed(request: Request, exc: Exception) -> Response:
 
 
 def create_console_app(console: Console) -> ASGIApp:
-    if not console.panels:
-        default_panels(console)
+    names = {panel.name for panel in console.panels}
+    console.panels[:0] = [p for p in default_panels() if p.name not in names]
     routes = [
         *auth.routes(),
         *caseload.routes(),

@@ -26,8 +26,10 @@ STATIC = HERE / "static"
 @dataclass(frozen=True)
 class CasePanel:
     """A box on the case page. `load` returns the template's variables (or None to hide the
-    panel); it runs in the page's unit of work after the read was allowed and audited.
-    Another capability adds one with `console.panels.append(CasePanel(...))`."""
+    panel); it runs in the page's unit of work after the read was allowed and audited, and
+    the template sees them as `data` (with `survivor` and `csrf`). Another capability adds
+    one with `console.panels.append(CasePanel(...))` before the app is built; its routes, if
+    it takes forms, are its own."""
 
     name: str
     template: str  # under templates/, e.g. "panels/appointments.html"
