@@ -115,6 +115,7 @@ def signed_in(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
                 response = error(
                     request, 403, "Form refused", "This form has expired. Go back, reload the "
                     "page and try again.", signed=signed.staff,
+                    csrf=csrf.token_for(console.cipher, signed.token),
                 )  # fmt: skip
             else:
                 current = Page(console, uow, now, signed, form)
