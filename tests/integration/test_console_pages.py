@@ -89,6 +89,14 @@ async def test_alerts_page_ack_and_appointments(settings: Settings) -> None:
         async with UnitOfWork(s.harbour.db, s.harbour.cipher) as uow:
             row = (await uow.session.execute(select(Escalation))).scalars().first()
             assert row is not None and row.status == "acknowledged"
+        async with UnitOfWork(s.harbour.db, s.harbour.cipher) as uow:
+            survivor = await uow.people.survivor_by_code(case)
+            assert survivor is not None and s.harbour.escalations is not None
+            later = await s.harbour.escalations.raise_(
+                uow, s.harbour.clock.now(), survivor, "help_now", False
+            )
+        page = await s.client.get(f"/case/{case}")  # a notice after the last message shows
+        assert "Notice to staff" in page.text and later.code in page.text
         day = s.harbour.clock.now().date().toordinal() + 10
         from datetime import date
 

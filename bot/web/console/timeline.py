@@ -21,6 +21,7 @@ from bot.store.uow import UnitOfWork
 
 PAGE = 50
 NOTICE_KINDS = ("alert", "escalation")
+NOTICES_LATER = 20
 
 
 @dataclass
@@ -62,6 +63,9 @@ async def load(
     if not rows:
         return Timeline([], None)
     outbox = await _outbox(uow, survivor_id, rows[0].created_at, rows[-1].created_at)
+    if before is None:  # the newest page: notices since the last message too (an alert's rounds)
+        for at, items in (await _notices_after(uow, survivor_id, rows[-1].created_at)).items():
+            outbox.setdefault(at, []).extend(items)
     entries: list[Entry] = []
     for message in rows:
         body = uow.cipher.decrypt_text(message.body_enc, BODY) if message.body_enc else ""
@@ -98,6 +102,28 @@ async def _outbox(
     )
     found: dict[datetime, list[tuple[int, str, dict[str, Any]]]] = {}
     for item in (await uow.session.execute(stmt.order_by(OutboxItem.id))).scalars():
+        found.setdefault(item.created_at, []).append((item.id, item.kind, uow.outbox.payload(item)))
+    return found
+
+
+async def _notices_after(
+    uow: UnitOfWork, survivor_id: int, after: datetime
+) -> dict[datetime, list[tuple[int, str, dict[str, Any]]]]:
+    """The latest staff notices about the case after its last message (at most NOTICES_LATER
+    rows: an alert repeated for hours is many rows, and the alerts page has them all)."""
+    stmt = (
+        select(OutboxItem)
+        .where(
+            OutboxItem.survivor_id == survivor_id,
+            OutboxItem.created_at > after,
+            OutboxItem.kind.in_(NOTICE_KINDS),
+            OutboxItem.payload_enc.is_not(None),
+        )
+        .order_by(OutboxItem.id.desc())
+        .limit(NOTICES_LATER)
+    )
+    found: dict[datetime, list[tuple[int, str, dict[str, Any]]]] = {}
+    for item in reversed(list((await uow.session.execute(stmt)).scalars())):
         found.setdefault(item.created_at, []).append((item.id, item.kind, uow.outbox.payload(item)))
     return found
 
