@@ -71,6 +71,7 @@ def one_run(idle: float) -> tuple[float, float]:
             **os.environ,
             "HARBOUR_DATA_DIR": data_dir,
             "HARBOUR_HTTP_PORT": str(port),
+            "HARBOUR_CONSOLE_PORT": "0",
             "HARBOUR_SECRET_KEY": secrets.token_urlsafe(48),
             "HARBOUR_LOG_LEVEL": "WARNING",
         }

@@ -63,6 +63,8 @@ class Harbour:
     relay_wake: asyncio.Event
     pacemaker: Pacemaker
     urgent_wake: asyncio.Event
+    commands: StaffCommands | None = None  # the staff command table (chat and console)
+    escalations: Escalations | None = None
     stop_event: asyncio.Event = field(default_factory=asyncio.Event)
     scheduler: AsyncIOScheduler | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -187,7 +189,7 @@ def staff_commands(
 ) -> StaffCommands:
     """The staff command table: each capability registers its own commands (appointments are
     added with their service in `appointment_tickers`)."""
-    from bot.messaging import replies
+    from bot.messaging import quick_replies, replies
     from bot.safety import commands as safety_commands
     from bot.staff import caseload
     from bot.staff import codes as join_codes
@@ -196,6 +198,7 @@ def staff_commands(
     caseload.register(commands)
     join_codes.register(commands, codes)
     replies.register(commands)
+    quick_replies.register(commands)
     safety_commands.register(commands, escalations)
     return commands
 
@@ -264,4 +267,6 @@ async def build(
         relay_wake=relay_wake,
         pacemaker=Pacemaker(periodic, clock),
         urgent_wake=urgent_wake,
+        commands=commands,
+        escalations=escalations,
     )

@@ -43,6 +43,16 @@ class Settings(BaseSettings):
     http_port: int = Field(default=8080, ge=0, le=65535)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
 
+    # The staff web console (bot/web/console/): its own bind, on unless HARBOUR_CONSOLE=off.
+    console: Literal["on", "off"] = "on"
+    console_host: str = "127.0.0.1"
+    console_port: int = Field(default=8081, ge=0, le=65535)
+    console_require_totp: bool = False  # admins must give a TOTP code as well
+    console_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    console_absolute_hours: int = Field(default=12, ge=1, le=72)
+    console_lockout_failures: int = Field(default=5, ge=1, le=100)
+    console_lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
+
     telegram_token: SecretStr | None = None
     telegram_api_url: str = "https://api.telegram.org"
     telegram_mode: Literal["polling", "webhook"] = "polling"
@@ -155,6 +165,12 @@ class Settings(BaseSettings):
     def local_mode(self) -> bool:
         """No channel credentials: the embedded default, chatting in the terminal."""
         return not (self.telegram_enabled or self.sms_enabled)
+
+    @property
+    def console_secure_cookies(self) -> bool:
+        """Cookies are Secure, except in local mode on a loopback bind (plain http there)."""
+        loopback = self.console_host in ("127.0.0.1", "localhost", "::1")
+        return not (self.local_mode and loopback)
 
     @property
     def async_database_url(self) -> str:

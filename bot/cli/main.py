@@ -6,6 +6,7 @@
     harbour flows check              check flows and catalogues before they reach anyone
     harbour translations export|import|status               native-speaker review of texts
     harbour staff add|list|deactivate|reactivate|away       advocates, duty staff and admins
+    harbour staff set-password HANDLE [--totp]              a console password (stdin or prompt)
     harbour survivor enrol|assign|list|close|reopen|code    survivors and their cases
     harbour survivor export|erase                           subject access and erasure
 

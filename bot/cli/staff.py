@@ -7,7 +7,7 @@ import sys
 from datetime import datetime
 from typing import Any
 
-from bot.cli.common import OneLineParser
+from bot.cli.common import EXIT_USAGE, OneLineParser
 from bot.cli.transaction import in_transaction
 from bot.settings import Settings
 from bot.store.uow import UnitOfWork
@@ -36,6 +36,13 @@ def add_parsers(commands: Any) -> None:
     staff.add_parser("reactivate", help="let a deactivated staff member work again").add_argument(
         "handle"
     )
+    password = staff.add_parser(
+        "set-password", help="set a console password (read from stdin unless a terminal)"
+    )
+    password.add_argument("handle")
+    password.add_argument(
+        "--totp", action="store_true", help="also make a new TOTP secret and print its URI"
+    )
     away = staff.add_parser("away", help="mark a staff member away, with cover")
     away.add_argument("handle")
     away.add_argument("--until", required=True, metavar="YYYY-MM-DD", help="last day away")
@@ -46,6 +53,8 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
     from bot.admin import operations as admin
 
     command = args.staff_command
+    if command == "set-password":
+        return await set_password(settings, args.handle, args.totp)
 
     async def work(uow: UnitOfWork, now: datetime) -> str:
         if command == "add":
@@ -86,3 +95,45 @@ def channel_warnings(settings: Settings, telegram: str | None, phone: str | None
     if not settings.local_mode and not any(enabled for _n, a, enabled, _s in given if a):
         warnings.append("no address on an enabled channel: alerts for them go to cover or duty")
     return warnings
+
+
+def read_password() -> str | None:
+    """Prompted twice on a terminal; otherwise the first line of stdin. None: no password."""
+    if sys.stdin.isatty():
+        import getpass
+
+        first = getpass.getpass("New console password: ")
+        if getpass.getpass("Again: ") != first:
+            print("harbour: the two passwords differ", file=sys.stderr)
+            return None
+        return first
+    line = sys.stdin.readline().rstrip("\r\n")
+    return line or None
+
+
+async def set_password(settings: Settings, handle: str, totp: bool) -> int:
+    from bot.admin.operations import AdminError
+    from bot.staff import credentials
+
+    password = read_password()
+    if password is None:
+        print("harbour: no password given", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        credentials.check_strength(password)
+    except credentials.PasswordRejected as exc:
+        print(f"harbour: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+    async def work(uow: UnitOfWork, now: datetime) -> str:
+        staff = await uow.people.staff_by_handle(handle)
+        if staff is None:
+            raise AdminError(f"no staff member {handle!r}")
+        await credentials.set_password(uow, staff, password, now)
+        if not totp:
+            return f"console password set for {handle}"
+        secret = await credentials.set_totp(uow, staff, now)
+        uri = credentials.provisioning_uri(secret, handle)
+        return f"console password and TOTP set for {handle}; add to an authenticator app:\n{uri}"
+
+    return await in_transaction(settings, work, attempted="staff set-password")

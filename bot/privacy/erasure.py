@@ -44,6 +44,8 @@ from bot.store.uow import UnitOfWork
 # Tables that hold nothing about any one survivor.
 NOT_ABOUT_SURVIVORS = frozenset(
     {"meta", "staff", "rota_shifts", "erasure_tombstones", "key_rotation_progress"}
+    # The console's sign-in tables are about staff (0008_19); case notes are reached by key.
+    | {"staff_credentials", "console_sessions", "login_failures"}
 )
 # Tables without a survivor link whose rows are found by looking inside them.
 FOUND_BY_CONTENT = frozenset({"inbox"})

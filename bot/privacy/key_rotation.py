@@ -48,11 +48,18 @@ ENCRYPTED: dict[tuple[str, str], str] = {
     ("appointments", "place_enc"): "appointment.place",
     ("audit_events", "detail_enc"): "audit.detail",
     ("escalations", "resolution_enc"): "escalation.resolution",
+    ("case_notes", "body_enc"): "case.note",
+    ("staff_credentials", "totp_secret_enc"): "staff.totp",
 }
 # Keyed-hash columns: re-hashed from their encrypted twin, or (None) not recomputable.
 HASHED: dict[tuple[str, str], str | None] = {
     ("identities", "address_hash"): "identity.address",
     ("enrolment_codes", "code_hash"): None,
+    # The console (0008_19): sessions and failed-sign-in counts start afresh after a rotation
+    # (everyone signs in again); a password hash is argon2, not keyed by Harbour's key.
+    ("console_sessions", "token_hash"): None,
+    ("login_failures", "handle_hash"): None,
+    ("staff_credentials", "password_hash"): None,
 }
 BATCH = 200
 

@@ -84,6 +84,20 @@ class StaffCommands:
             return
         await handler(self, request, args, rest)
 
+    async def dispatch(
+        self, name: str, request: StaffRequest, args: list[str], rest: str = ""
+    ) -> None:
+        """Run one command for a request made elsewhere (the web console) through the same
+        table and the same access checks as chat."""
+        if not may_act(actor_of(request.staff, request.now)):
+            request.refuse(name if name in self._table else "unknown", None)
+            return
+        handler = self._table.get(name)
+        if handler is None:
+            request.say("staff.help")
+            return
+        await handler(self, request, args, rest)
+
     # -- access ---------------------------------------------------------------------------
     async def permitted(self, request: StaffRequest, code: str, action: Action) -> Survivor | None:
         """The survivor with case `code` if this staff member may do `action` on it; otherwise

@@ -30,6 +30,7 @@ def run(
 def env(tmp_path: Path) -> dict[str, str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("HARBOUR_")}
     clean.update(HARBOUR_DATA_DIR=str(tmp_path / "var"), HARBOUR_CONFIG=str(tmp_path / "none.toml"))
+    clean["HARBOUR_CONSOLE_PORT"] = "0"  # the console on any free port, never a fixed one
     return clean
 
 

@@ -31,6 +31,7 @@ def environment(tmp_path: Path, port: int) -> dict[str, str]:
         HARBOUR_DATA_DIR=str(tmp_path / "var"),
         HARBOUR_CONFIG=str(tmp_path / "none.toml"),
         HARBOUR_HTTP_PORT=str(port),
+        HARBOUR_CONSOLE_PORT="0",
     )
     return env
 

@@ -47,6 +47,7 @@ async def test_harbour_run_serves_sms_end_to_end(settings: Settings, tmp_path: P
             "HARBOUR_SECRET_KEY": settings.secret_key.get_secret_value(),
             "HARBOUR_DATA_DIR": str(settings.data_dir),
             "HARBOUR_HTTP_PORT": str(port),
+            "HARBOUR_CONSOLE_PORT": "0",
             "HARBOUR_TWILIO_ACCOUNT_SID": DEFAULT_ACCOUNT_SID,
             "HARBOUR_TWILIO_AUTH_TOKEN": DEFAULT_AUTH_TOKEN,
             "HARBOUR_TWILIO_FROM": HARBOUR_NUMBER,

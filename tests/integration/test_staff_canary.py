@@ -45,6 +45,8 @@ async def _chat_script(harbour: Harbour, case: str, other: str) -> set[str]:
         await say(harbour, who, text)
 
     await staff(REPLY_TO_CASE, f"#{case} I will call you {CANARY}")
+    await staff("q", f"/q {case} call_tomorrow")
+    await staff("q", f"/q {case} {CANARY}")  # an unknown quick reply: the names, nothing kept
     await staff("cases", f"/cases {CANARY}")
     await staff("case", f"/case {case}")
     await staff("away", "/away 2026-12-24 bo")

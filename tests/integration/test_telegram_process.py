@@ -112,6 +112,7 @@ async def test_harbour_run_talks_to_the_bot_api_it_is_pointed_at(
         "HARBOUR_TELEGRAM_TOKEN": DEFAULT_TOKEN,
         "HARBOUR_TELEGRAM_API_URL": fake.url,
         "HARBOUR_HTTP_PORT": str(free_port()),
+        "HARBOUR_CONSOLE_PORT": "0",
     }
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "run",
