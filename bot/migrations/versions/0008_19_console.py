@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0008_19"
-down_revision: str | Sequence[str] | None = ("0007_16", "0007_18")
+down_revision: str | Sequence[str] | None = "0008_15a"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
